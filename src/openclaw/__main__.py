@@ -1,0 +1,3 @@
+from openclaw.cli import main
+
+main()

@@ -1,0 +1,206 @@
+"""Reading YAML config files into typed models, with errors a person can act on.
+
+The YAML is composed into nodes first so every value keeps its line number. ``${VAR}`` and
+``${VAR:-default}`` are expanded in scalars, except in secret fields (``api_key``, tokens,
+secrets), which keep the reference text and are resolved from the environment only when
+used, so a secret value never sits in a config object, a status page or an error message.
+Validation errors are mapped back to ``file:line: dotted.key: problem (hint)``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from openclaw.errors import ConfigError
+
+SECRET_KEYS = frozenset(
+    {"api_key", "bot_token", "app_token", "signing_secret", "secret", "token", "password"}
+)
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def interpolate(text: str, where: str, env: os._Environ[str] | dict[str, str] | None = None) -> str:
+    """Expand ``${VAR}`` / ``${VAR:-default}``; an unset variable without a default is an error."""
+    environ = os.environ if env is None else env
+
+    def sub(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        value = environ.get(name)
+        if value is None or (value == "" and default is not None):
+            if default is None:
+                raise ConfigError(
+                    f"{where}: environment variable {name} is not set "
+                    f"(set it, or write ${{{name}:-default}})"
+                )
+            return default
+        return value
+
+    return _VAR.sub(sub, text)
+
+
+def _construct(node: yaml.Node, path: str, key: str | None, where: str) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for k_node, v_node in node.value:
+            k = _construct(k_node, path, None, where)
+            if k in out:
+                line = k_node.start_mark.line + 1
+                raise ConfigError(f"{where}:{line}: {_join(path, k)}: duplicate key (remove one)")
+            out[k] = _construct(v_node, _join(path, k), str(k), where)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _construct(item, f"{path}[{i}]", None, where) for i, item in enumerate(node.value)
+        ]
+    assert isinstance(node, yaml.ScalarNode)
+    loader = yaml.SafeLoader("")
+    value = loader.construct_object(node)  # type: ignore[no-untyped-call]
+    if isinstance(value, str) and "${" in value and key not in SECRET_KEYS:
+        line = node.start_mark.line + 1
+        value = interpolate(value, f"{where}:{line}: {path}")
+    return value
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _locate(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int | None, bool]:
+    """Line of the node at ``loc`` (1-based), and whether the last key itself was found."""
+    node = root
+    line = (node.start_mark.line + 1) if node is not None else None
+    found_last = False
+    for i, step in enumerate(loc):
+        found_last = False
+        if isinstance(node, yaml.MappingNode):
+            for k_node, v_node in node.value:
+                if k_node.value == str(step):
+                    line = k_node.start_mark.line + 1
+                    node = v_node
+                    found_last = i == len(loc) - 1
+                    break
+            # Steps that are not keys (pydantic union tags) are skipped.
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+            if 0 <= step < len(node.value):
+                node = node.value[step]
+                line = node.start_mark.line + 1
+    return line, found_last
+
+
+def _model_at(annotation: Any, steps: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that a validation ``loc`` points into, for key suggestions."""
+    import types
+    import typing
+
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _model_at(typing.get_args(annotation)[0], steps)
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if steps and isinstance(steps[0], str):
+            for member in members:
+                fields = getattr(member, "model_fields", {})
+                type_field = fields.get("type")
+                if type_field is not None and steps[0] in typing.get_args(type_field.annotation):
+                    return _model_at(member, steps[1:])
+        for member in members:
+            found = _model_at(member, steps)
+            if found is not None:
+                return found
+        return None
+    if origin in (dict, list, tuple, set, frozenset):
+        args = typing.get_args(annotation)
+        return _model_at(args[-1], steps[1:]) if args and steps else None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if not steps:
+            return annotation
+        field = annotation.model_fields.get(str(steps[0]))
+        return _model_at(field.annotation, steps[1:]) if field is not None else None
+    return None
+
+
+def format_validation_error(
+    exc: ValidationError, model: type[BaseModel], root: yaml.Node | None, where: str
+) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        line, _ = _locate(root, loc)
+        dotted = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc)
+        dotted = dotted.replace(".[", "[")
+        prefix = f"{where}:{line}" if line else where
+        if err["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            valid = _valid_siblings(loc, model)
+            close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+            hint = f"did you mean '{close[0]}'?" if close else (
+                f"valid keys: {', '.join(valid)}" if valid else "remove it"
+            )
+            lines.append(f"{prefix}: {dotted}: unknown key; {hint}")
+        elif err["type"] == "missing":
+            lines.append(f"{prefix}: {dotted}: required key is missing (add it)")
+        else:
+            msg = err["msg"]
+            lines.append(f"{prefix}: {dotted}: {msg}")
+    return "\n".join(lines)
+
+
+def _valid_siblings(loc: tuple[Any, ...], model: type[BaseModel]) -> list[str]:
+    found = _model_at(model, loc[:-1])
+    if found is None:
+        return []
+    keys = set(found.model_fields)
+    keys.update(f.alias for f in found.model_fields.values() if f.alias)
+    return sorted(keys)
+
+
+def load_yaml_text(text: str, where: str) -> tuple[Any, yaml.Node | None]:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = (mark.line + 1) if mark is not None else "?"
+        problem = exc.problem or str(exc)
+        raise ConfigError(
+            f"{where}:{line}: YAML syntax error: {problem} (check indentation and quoting)"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: YAML error: {exc}") from None
+    if root is None:
+        return None, None
+    return _construct(root, "", None, where), root
+
+
+def load_model(path: Path, model: type[M], *, missing_ok: bool = True) -> M:
+    """Load ``path`` into ``model``; a missing file gives the model's defaults if allowed."""
+    where = path.name if path.parent == Path() else str(path)
+    if not path.exists():
+        if missing_ok:
+            return model()
+        raise ConfigError(f"{where}: file not found (run 'openclaw onboard' to create it)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read: {exc.strerror}") from None
+    return parse_model(text, model, where)
+
+
+def parse_model(text: str, model: type[M], where: str) -> M:
+    data, root = load_yaml_text(text, where)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}:1: expected a mapping at the top level (e.g. 'models:')")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, model, root, where)) from None
