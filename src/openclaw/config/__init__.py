@@ -37,9 +37,20 @@ __all__ = [
     "ProviderConfig",
     "SecretRef",
     "home_dir",
+    "log_path",
+    "pid_path",
     "load_config",
     "parse_model",
 ]
+
+
+def log_path(home: Path) -> Path:
+    """The daemon's own log (not the audit log)."""
+    return home / "logs" / "gateway.log"
+
+
+def pid_path(home: Path) -> Path:
+    return home / "gateway.pid"
 
 
 def home_dir() -> Path:

@@ -42,6 +42,10 @@ def message_text(content: Any) -> str:
 class MockProvider(Provider):
     type: ClassVar[str] = "mock"
 
+    @property
+    def is_local(self) -> bool:
+        return True  # in-process: nothing leaves the machine
+
     def _answer(self, call: ProviderCall) -> tuple[str, list[Json] | None]:
         last = ""
         for msg in reversed(call.messages):

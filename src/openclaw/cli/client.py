@@ -1,0 +1,36 @@
+"""Talking to the running daemon from the CLI (sync httpx; the CLI is not async)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from openclaw.config import DEFAULT_HOST, DEFAULT_PORT, home_dir
+from openclaw.server.auth import read_token
+
+
+def gateway_port(port: int | None = None) -> int:
+    if port:
+        return port
+    env = os.environ.get("OPENCLAW_PORT")
+    return int(env) if env and env.isdigit() else DEFAULT_PORT
+
+
+def base_url(host: str | None = None, port: int | None = None) -> str:
+    return f"http://{host or DEFAULT_HOST}:{gateway_port(port)}"
+
+
+def client(home: Path | None = None, port: int | None = None, timeout: float = 10.0) -> httpx.Client:
+    token = read_token(home or home_dir())
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=base_url(port=port), headers=headers, timeout=timeout, trust_env=False)
+
+
+def get_json(path: str, *, home: Path | None = None, port: int | None = None, timeout: float = 10.0) -> Any:
+    with client(home, port, timeout) as c:
+        r = c.get(path)
+        r.raise_for_status()
+        return r.json()

@@ -1,0 +1,53 @@
+"""``openclaw models``: the configured model aliases."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from openclaw.config import home_dir, load_config
+
+
+@click.group()
+def cli() -> None:
+    """Inspect model aliases from models.yaml."""
+
+
+cli.name = "models"
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_(as_json: bool) -> None:
+    """List model aliases with their deployments and tasks."""
+    cfg = load_config(home_dir())
+    rows = []
+    for alias, spec in cfg.models.models.items():
+        rows.append(
+            {
+                "alias": alias,
+                "default": alias == cfg.default_alias,
+                "strategy": spec.strategy,
+                "deployments": [f"{d.provider}/{d.model}" for d in spec.deployments],
+                "use_for": spec.use_for,
+                "fallbacks": spec.fallbacks,
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table()
+    for col in ("alias", "deployments", "strategy", "use_for", "fallbacks"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r["alias"] + (" (default)" if r["default"] else ""),
+            "\n".join(r["deployments"]),
+            r["strategy"],
+            ", ".join(r["use_for"]),
+            ", ".join(r["fallbacks"]),
+        )
+    Console().print(table)

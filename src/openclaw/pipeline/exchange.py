@@ -1,0 +1,125 @@
+"""The :class:`Exchange`: one request's whole story as it flows through the pipeline.
+
+Stages read and write it instead of passing arguments along. A policy that reroutes sets
+``alias``; one that must keep data local sets ``local_only``; one that answers by itself sets
+``response``. Response transforms (draft marking, restoring pseudonyms) are registered as
+filters so the same code serves streamed and non-streamed answers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from openclaw.errors import OpenClawError
+
+Json = dict[str, Any]
+ChunkFilter = Callable[[Json], Json]
+ResponseFilter = Callable[[Json], Json]
+
+
+@dataclass(slots=True)
+class Attempt:
+    deployment: str  # "provider/model"
+    provider: str
+    outcome: str  # "ok" or an error code
+    latency_ms: float
+    status: int | None = None
+
+    def to_dict(self) -> Json:
+        return {
+            "deployment": self.deployment,
+            "provider": self.provider,
+            "outcome": self.outcome,
+            "latency_ms": round(self.latency_ms, 2),
+            "status": self.status,
+        }
+
+
+@dataclass(slots=True)
+class PolicyDecision:
+    policy: str
+    rule: str
+    outcome: str  # applied | would_apply | pass | error
+    enforce: bool
+    entities: list[str] | None = None
+    model_before: str | None = None
+    model_after: str | None = None
+    detail: str | None = None
+
+    def to_dict(self) -> Json:
+        d: Json = {
+            "policy": self.policy,
+            "rule": self.rule,
+            "outcome": self.outcome,
+            "enforce": self.enforce,
+        }
+        if self.entities is not None:
+            d["entities"] = self.entities
+        if self.model_before is not None or self.model_after is not None:
+            d["model_before"] = self.model_before
+            d["model_after"] = self.model_after
+        if self.detail:
+            d["detail"] = self.detail
+        return d
+
+    def header(self) -> str:
+        s = f"{self.policy}={self.outcome}"
+        if self.model_after and self.model_after != self.model_before:
+            s += f";model={self.model_after}"
+        return s
+
+
+@dataclass(slots=True)
+class Exchange:
+    request_id: str
+    body: Json
+    service: str = "default"
+    channel: str | None = None
+    task: str | None = None
+    stream: bool = False
+    include_usage: bool = False
+    requested_model: str | None = None
+    client_ip: str | None = None
+    # routing
+    alias: str | None = None
+    local_only: bool = False  # set by the PII policy: never leave the machine
+    forced_by: str | None = None  # policy that chose the alias
+    fallback_from: str | None = None
+    # outcome
+    response: Json | None = None
+    status: int = 200
+    error: OpenClawError | None = None
+    provider: str | None = None
+    provider_model: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost_usd: float | None = None
+    draft: bool = False
+    cache: str | None = None  # hit | miss | bypass
+    attempts: list[Attempt] = field(default_factory=list)
+    decisions: list[PolicyDecision] = field(default_factory=list)
+    # stream bookkeeping
+    ttft_ms: float | None = None
+    chunks_sent: int = 0
+    chars_sent: int = 0
+    stream_cut: bool = False
+    # filters registered by stages
+    chunk_filters: list[ChunkFilter] = field(default_factory=list)
+    response_filters: list[ResponseFilter] = field(default_factory=list)
+    final_chunk_extra: Json = field(default_factory=dict)
+    response_headers: dict[str, str] = field(default_factory=dict)
+    audit_extra: Json = field(default_factory=dict)
+    skill: Json | None = None
+    started: float = field(default_factory=time.perf_counter)
+    ts: float = field(default_factory=time.time)
+
+    @property
+    def latency_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000.0
+
+    def fail(self, exc: OpenClawError) -> None:
+        self.error = exc
+        self.status = exc.status

@@ -1,0 +1,1 @@
+"""Policies: rules applied to every request, in the order of ``policies.yaml``."""

@@ -1,0 +1,148 @@
+"""The policy engine: a pipeline stage that runs ``policies.yaml`` in order.
+
+A rule is a plugin: a class registered with :func:`rule` under the name used in the file,
+built once per config load with its validated ``params`` (bad params fail at load time,
+naming the policy). For each request, ``evaluate`` says whether the rule fires and what it
+would do; ``enforce: true`` applies that, ``enforce: false`` (shadow mode) only records
+``would_apply`` in the audit record. ``when:`` narrows a policy to services, tasks, models or
+channels. Built-in rules live in :mod:`openclaw.policies.rules` and register the same way a
+third party's would.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from openclaw.config.schema import PolicyConfig, When
+from openclaw.errors import ConfigError
+from openclaw.pipeline.exchange import Exchange, PolicyDecision
+
+if TYPE_CHECKING:
+    from openclaw.pipeline.gateway import Gateway
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class Verdict:
+    """What a rule would do to this request. ``apply`` runs only when enforced."""
+
+    apply: Callable[[Exchange], None] | None = None
+    entities: list[str] | None = None
+    model_after: str | None = None
+    detail: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Rule(ABC):
+    name: ClassVar[str] = ""
+    Params: ClassVar[type[BaseModel]] = Params
+
+    def __init__(self, policy: PolicyConfig, gateway: Gateway) -> None:
+        self.policy = policy
+        self.gateway = gateway
+        try:
+            self.params: Any = self.Params.model_validate(policy.params)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"params.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise ConfigError(f"policies.yaml: policy '{policy.name}': {problems}") from None
+        self.configure()
+
+    def configure(self) -> None:
+        """Check the rule against the rest of the config; raise ConfigError to refuse it."""
+
+    @abstractmethod
+    async def evaluate(self, ex: Exchange) -> Verdict | None:
+        """Return a verdict if the rule fires for this request, else None."""
+
+    def status(self) -> dict[str, Any]:
+        return {}
+
+
+RULES: dict[str, type[Rule]] = {}
+
+
+def rule(cls: type[Rule]) -> type[Rule]:
+    """Register a rule class under ``cls.name`` (built-ins use this too)."""
+    if not cls.name:
+        raise ValueError("a rule class needs a name")
+    RULES[cls.name] = cls
+    return cls
+
+
+def _matches(when: When | None, ex: Exchange) -> bool:
+    if when is None:
+        return True
+    if when.services and ex.service not in when.services:
+        return False
+    if when.tasks and ex.task not in when.tasks:
+        return False
+    if when.models and ex.alias not in when.models and ex.requested_model not in when.models:
+        return False
+    return not (when.channels and ex.channel not in when.channels)
+
+
+class PolicyStage:
+    name = "policies"
+
+    def __init__(self, gateway: Gateway) -> None:
+        import openclaw.policies.rules  # noqa: F401  (registers the built-ins)
+
+        self.rules: list[Rule] = []
+        for p in gateway.config.policies.policies:
+            cls = RULES.get(p.rule)
+            if cls is None:
+                import difflib
+
+                close = difflib.get_close_matches(p.rule, list(RULES), n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"known rules: {', '.join(sorted(RULES))}"
+                raise ConfigError(f"policies.yaml: policy '{p.name}': unknown rule '{p.rule}'; {hint}")
+            self.rules.append(cls(p, gateway))
+
+    async def before(self, ex: Exchange) -> None:
+        for r in self.rules:
+            p = r.policy
+            if not _matches(p.when, ex):
+                continue
+            before = ex.alias
+            verdict = await r.evaluate(ex)
+            if verdict is None:
+                ex.decisions.append(PolicyDecision(p.name, p.rule, "pass", p.enforce))
+                continue
+            if p.enforce and verdict.apply is not None:
+                verdict.apply(ex)
+            outcome = "applied" if p.enforce else "would_apply"
+            ex.decisions.append(
+                PolicyDecision(
+                    p.name,
+                    p.rule,
+                    outcome,
+                    p.enforce,
+                    entities=verdict.entities,
+                    model_before=before if verdict.model_after else None,
+                    model_after=verdict.model_after,
+                    detail=verdict.detail,
+                )
+            )
+
+
+def _factory(gateway: Gateway) -> list[Any]:
+    return [PolicyStage(gateway)] if gateway.config.policies.policies else []
+
+
+def _register() -> None:
+    from openclaw.pipeline.gateway import register_stage_factory
+
+    register_stage_factory(50, _factory)
+
+
+_register()

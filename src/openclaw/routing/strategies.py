@@ -1,0 +1,98 @@
+"""Ordering an alias's deployments for one request.
+
+Every strategy returns all deployments, best first, so failover always has somewhere to go:
+``failover`` keeps the file order, ``round_robin`` rotates, ``weighted`` draws by weight,
+``lowest_latency`` sorts by a decaying average of observed latency (time to first token for
+streams), ``lowest_cost`` by declared price for the estimated tokens, and ``canary`` picks a
+variant by percentage, sticky per service (a hash, so every gateway instance agrees).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import random
+from collections.abc import Sequence
+
+from openclaw.config.schema import Deployment
+
+
+def deployment_key(d: Deployment) -> str:
+    return f"{d.provider}/{d.model}"
+
+
+class LatencyTracker:
+    """Exponentially weighted moving average of latency per deployment."""
+
+    def __init__(self, alpha: float = 0.3) -> None:
+        self.alpha = alpha
+        self.values: dict[str, float] = {}
+
+    def observe(self, key: str, ms: float) -> None:
+        prev = self.values.get(key)
+        self.values[key] = ms if prev is None else prev + self.alpha * (ms - prev)
+
+    def get(self, key: str) -> float | None:
+        return self.values.get(key)
+
+
+class Orderer:
+    def __init__(self, latency: LatencyTracker) -> None:
+        self.latency = latency
+        self._rr: dict[str, itertools.count[int]] = {}
+
+    def order(
+        self,
+        alias: str,
+        strategy: str,
+        deps: Sequence[Deployment],
+        *,
+        service: str,
+        est_prompt_tokens: int,
+        est_completion_tokens: int = 256,
+    ) -> list[Deployment]:
+        deps = list(deps)
+        if len(deps) <= 1 or strategy == "failover":
+            return deps
+        if strategy == "round_robin":
+            n = next(self._rr.setdefault(alias, itertools.count()))
+            k = n % len(deps)
+            return deps[k:] + deps[:k]
+        if strategy == "weighted":
+            return _weighted_order(deps, [d.weight for d in deps], random.random)
+        if strategy == "lowest_latency":
+            # Unmeasured deployments go first so each gets measured once.
+            def lat(d: Deployment) -> float:
+                v = self.latency.get(deployment_key(d))
+                return -1.0 if v is None else v
+
+            return sorted(deps, key=lat)
+        if strategy == "lowest_cost":
+            return sorted(
+                deps,
+                key=lambda d: d.cost_per_million_input_tokens * est_prompt_tokens
+                + d.cost_per_million_output_tokens * est_completion_tokens,
+            )
+        if strategy == "canary":
+            weights = [d.percent if d.percent is not None else d.weight for d in deps]
+            digest = hashlib.sha256(f"{alias}:{service}".encode()).digest()
+            point = int.from_bytes(digest[:8], "big") / 2**64
+            return _weighted_order(deps, weights, lambda: point)
+        return deps
+
+
+def _weighted_order(
+    deps: list[Deployment], weights: list[float], draw: object
+) -> list[Deployment]:
+    total = sum(weights)
+    if total <= 0:
+        return deps
+    r = draw() * total  # type: ignore[operator]
+    acc = 0.0
+    first = len(deps) - 1
+    for i, w in enumerate(weights):
+        acc += w
+        if r < acc:
+            first = i
+            break
+    return [deps[first]] + [d for i, d in enumerate(deps) if i != first]

@@ -1,0 +1,136 @@
+"""The aiohttp application: middlewares and the routes every client sees.
+
+Middleware order (outermost first): errors -> host/origin -> auth. Routes that other parts
+of the gateway contribute (metrics, dashboard, skills, Slack) register through
+:data:`ROUTE_HOOKS`, so this module does not import them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from openclaw import __version__
+from openclaw.errors import AuthenticationError, PermissionDenied
+from openclaw.server.auth import bearer, host_allowed, origin_allowed, token_matches
+from openclaw.server.chat import chat_completions
+from openclaw.server.errors import Handler, error_middleware
+from openclaw.server.state import AppState
+
+STATE: web.AppKey[AppState] = web.AppKey("openclaw_state", AppState)
+
+#: Paths that need no token (liveness) or handle their own auth (Slack signatures,
+#: the dashboard's one-time login).
+PUBLIC_PATHS = {"/healthz", "/slack/events"}
+PUBLIC_PREFIXES = ("/dashboard",)
+
+RouteHook = Callable[[web.Application, AppState], None]
+ROUTE_HOOKS: list[RouteHook] = []
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(data), status=status, content_type="application/json", headers=headers
+    )
+
+
+@web.middleware
+async def security_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    st = request.app[STATE]
+    sec = st.config.policies.security
+    if not host_allowed(request.headers.get("Host"), frozenset(sec.allowed_hosts)):
+        raise PermissionDenied(
+            "Host header is not a loopback name; refused to protect against DNS rebinding "
+            "(add it to security.allowed_hosts in policies.yaml if this is intended)",
+            code="host_not_allowed",
+        )
+    if not origin_allowed(request.headers.get("Origin"), frozenset(sec.allowed_origins)):
+        raise PermissionDenied(
+            "cross-site request refused: Origin is not this machine "
+            "(add it to security.allowed_origins in policies.yaml if this is intended)",
+            code="origin_not_allowed",
+        )
+    return await handler(request)
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    st = request.app[STATE]
+    path = request.path
+    if st.auth and path not in PUBLIC_PATHS and not path.startswith(PUBLIC_PREFIXES):
+        presented = bearer(request.headers.get("Authorization"))
+        if presented is None:
+            raise AuthenticationError(
+                "missing bearer token: send 'Authorization: Bearer <token>' "
+                "(the token is in $OPENCLAW_HOME/gateway.token)",
+                code="missing_api_key",
+            )
+        if not token_matches(presented, st.token):
+            raise AuthenticationError("invalid bearer token", code="invalid_api_key")
+    return await handler(request)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return json_response({"status": "ok", "version": __version__})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    st = request.app[STATE]
+    breakers = st.gateway.dispatcher.breakers.snapshot()
+    body = {
+        "status": "ready",
+        "models": sorted(st.config.models.models),
+        "breakers": breakers,
+        "last_reload": st.last_reload.to_dict() if st.last_reload else None,
+    }
+    return json_response(body)
+
+
+async def list_models(request: web.Request) -> web.Response:
+    st = request.app[STATE]
+    data = []
+    for alias, spec in st.config.models.models.items():
+        data.append(
+            {
+                "id": alias,
+                "object": "model",
+                "created": int(st.started),
+                "owned_by": "openclaw",
+                "openclaw": {
+                    "provider": spec.deployments[0].provider,
+                    "deployments": [f"{d.provider}/{d.model}" for d in spec.deployments],
+                    "use_for": spec.use_for,
+                    "strategy": spec.strategy,
+                    "default": alias == st.config.default_alias,
+                },
+            }
+        )
+    return json_response({"object": "list", "data": data})
+
+
+async def status(request: web.Request) -> web.Response:
+    from openclaw.server.status import collect_status
+
+    st = request.app[STATE]
+    return json_response(await collect_status(st))
+
+
+def create_app(state: AppState) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware, security_middleware, auth_middleware],
+        client_max_size=state.config.policies.security.max_body_bytes,
+    )
+    app[STATE] = state
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/v1/models", list_models)
+    app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_get("/v1/openclaw/status", status)
+    for hook in ROUTE_HOOKS:
+        hook(app, state)
+    app["started_monotonic"] = time.monotonic()
+    return app

@@ -1,0 +1,129 @@
+"""``POST /v1/chat/completions``: JSON in, the pipeline, JSON or SSE out.
+
+For streams the first chunk is awaited before any header goes out, so everything that can
+fail before the model answers (bad model, policy refusal, every deployment down) still gets a
+proper HTTP status. After that, a failure ends the stream with an OpenAI-shaped error event.
+The audit record is written before the final ``[DONE]`` (or before the JSON body), so a
+client that saw a complete response always has its record. If the client goes away, the
+handler is cancelled, which cancels the upstream call, and the record says status 499.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+import orjson
+from aiohttp import web
+
+from openclaw.errors import InvalidRequest, OpenClawError
+from openclaw.server.schema import validate_chat
+
+if TYPE_CHECKING:
+    from openclaw.pipeline.exchange import Exchange
+    from openclaw.pipeline.gateway import Gateway
+
+CLIENT_CLOSED = 499
+
+
+async def read_json(request: web.Request) -> tuple[object, bytes]:
+    raw = await request.read()
+    if not raw:
+        raise InvalidRequest("request body is empty; expected a JSON object", code="invalid_json")
+    try:
+        return orjson.loads(raw), raw
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"request body is not valid JSON ({exc})", code="invalid_json") from None
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    from openclaw.server.app import STATE
+
+    st = request.app[STATE]
+    gw = st.gateway  # pin: a reload mid-request does not switch configs under us
+    body, raw = await read_json(request)
+    validate_chat(body)
+    assert isinstance(body, dict)
+    service = request.headers.get("X-OpenClaw-Service") or "default"
+    ex = gw.exchange(
+        body,
+        service=service,
+        channel=request.headers.get("X-OpenClaw-Channel"),
+        task=request.headers.get("X-OpenClaw-Task"),
+        raw=raw,
+        client_ip=request.remote,
+    )
+    request["exchange"] = ex
+    if ex.stream:
+        return await _stream(request, gw, ex)
+    try:
+        resp = await gw.complete(ex)
+    except OpenClawError as exc:
+        gw.finish(ex)
+        from openclaw.server.errors import error_response
+
+        return error_response(exc, gw.headers(ex))
+    except asyncio.CancelledError:
+        ex.status = CLIENT_CLOSED
+        gw.finish(ex)
+        raise
+    payload = orjson.dumps(resp)
+    gw.finish(ex)
+    return web.Response(
+        body=payload, status=200, content_type="application/json", headers=gw.headers(ex)
+    )
+
+
+async def _stream(request: web.Request, gw: Gateway, ex: Exchange) -> web.StreamResponse:
+    from openclaw.server.errors import error_response
+
+    chunks = gw.stream(ex)
+    try:
+        first = await chunks.__anext__()
+    except OpenClawError as exc:
+        gw.finish(ex)
+        return error_response(exc, gw.headers(ex))
+    except asyncio.CancelledError:
+        ex.status = CLIENT_CLOSED
+        gw.finish(ex)
+        await chunks.aclose()
+        raise
+    except StopAsyncIteration:  # pragma: no cover - gateway always yields a final chunk
+        gw.finish(ex)
+        return error_response(OpenClawError("empty stream"), gw.headers(ex))
+
+    resp = web.StreamResponse(
+        status=200,
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+            **gw.headers(ex),
+        },
+    )
+    finished = False
+    try:
+        await resp.prepare(request)
+        ex.ttft_ms = (time.perf_counter() - ex.started) * 1000.0
+        await resp.write(b"data: " + orjson.dumps(first) + b"\n\n")
+        async for ch in chunks:
+            await resp.write(b"data: " + orjson.dumps(ch) + b"\n\n")
+    except OpenClawError as exc:
+        finished = True
+        gw.finish(ex)
+        await resp.write(b"data: " + orjson.dumps(exc.to_dict()) + b"\n\n")
+        await resp.write_eof()
+        return resp
+    except (asyncio.CancelledError, ConnectionResetError):
+        ex.status = CLIENT_CLOSED
+        ex.stream_cut = True
+        if not finished:
+            finished = True
+            gw.finish(ex)
+        await chunks.aclose()
+        raise
+    gw.finish(ex)
+    await resp.write(b"data: [DONE]\n\n")
+    await resp.write_eof()
+    return resp

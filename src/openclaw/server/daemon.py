@@ -1,0 +1,122 @@
+"""Running the daemon in the foreground: logging, signals, config watching.
+
+SIGTERM/SIGINT stop accepting, let in-flight requests finish (up to the drain deadline),
+flush and close the audit log, and exit 0. SIGHUP, or a change to any of the three YAML
+files, reloads the config; a config that does not validate is rejected and the old one keeps
+serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import logging.handlers
+import os
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from openclaw.config import log_path, pid_path
+from openclaw.errors import ConfigError
+from openclaw.server.app import create_app
+from openclaw.server.auth import ensure_token, is_loopback_host
+from openclaw.server.state import AppState
+
+log = logging.getLogger("openclaw")
+WATCH_INTERVAL = 1.0
+
+
+def setup_logging(home: Path, level: str = "INFO") -> None:
+    path = log_path(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    file_handler = logging.handlers.RotatingFileHandler(path, maxBytes=10_000_000, backupCount=3)
+    file_handler.setFormatter(fmt)
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setFormatter(fmt)
+    root = logging.getLogger("openclaw")
+    root.handlers[:] = [file_handler, stream]
+    root.setLevel(level)
+    root.propagate = False
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o600)
+
+
+def install_uvloop() -> bool:
+    try:
+        import uvloop  # type: ignore[import-not-found]
+    except ImportError:
+        return False
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return True
+
+
+async def serve(home: Path, host: str, port: int, *, auth: bool = True, drain: float = 10.0) -> None:
+    if not auth and not is_loopback_host(host):
+        raise ConfigError(
+            f"refusing to listen on {host} without authentication; "
+            "bind to 127.0.0.1 or turn auth back on"
+        )
+    token = ensure_token(home)
+    state = AppState.build(home, token, host=host, port=port, auth=auth)
+    app = create_app(state)
+    runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=drain)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    await site.start()
+    pidfile = pid_path(home)
+    pidfile.write_text(f"{os.getpid()}\n")
+    log.info("OpenClaw gateway listening on http://%s:%d (home %s)", host, port, home)
+    for note in _startup_notes(state):
+        log.warning(note)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(state.reload("SIGHUP")))
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            if state.changed():
+                await state.reload("file changed")
+
+    watcher = asyncio.create_task(watch())
+    try:
+        await stop.wait()
+        log.info("shutting down: draining in-flight requests (up to %.0fs)", drain)
+    finally:
+        watcher.cancel()
+        await runner.cleanup()  # stops accepting, waits for handlers up to shutdown_timeout
+        await state.gateway.aclose()
+        state.gateway.audit.close()
+        with contextlib.suppress(OSError):
+            if pidfile.read_text().strip() == str(os.getpid()):
+                pidfile.unlink()
+        log.info("stopped")
+
+
+def _startup_notes(state: AppState) -> list[str]:
+    notes = []
+    provs = state.gateway.providers
+    if provs and all(p.type == "mock" for p in provs.values()):
+        notes.append(
+            "every model uses the mock provider: answers are canned, not from a real model; "
+            "run 'openclaw onboard' to configure a provider"
+        )
+    for stage in state.gateway.stages:
+        for r in getattr(stage, "rules", []):
+            s = r.status()
+            if s.get("pii_mode") == "pattern-only":
+                notes.append(s.get("pii_note", "PII detection is pattern-only"))
+    return notes
+
+
+def run(home: Path, host: str, port: int, *, auth: bool = True, log_level: str = "INFO") -> None:
+    setup_logging(home, log_level)
+    install_uvloop()
+    asyncio.run(serve(home, host, port, auth=auth))
