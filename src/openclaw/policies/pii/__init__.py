@@ -1,0 +1,28 @@
+"""PII detection for the policy engine: presidio, offline, cached, off the event loop.
+
+- :mod:`.engine`: :class:`PiiEngine`, the one object the policy engine holds (modes, cache,
+  prefilter, worker thread).
+- :mod:`.recognizers`: which presidio recognizers run for which entity, and the prefilter's
+  necessary conditions.
+- :mod:`.nlp`: NLP engines that never download: a lazy tokenizer for pattern-only mode and a
+  trimmed spaCy pipeline for names and places.
+- :mod:`.findings`: :class:`Finding`, merging overlapping spans, one-way redaction.
+- :mod:`.pseudonymize`: reversible placeholders for ``redact_pii``, including streamed answers.
+"""
+
+from openclaw.policies.pii.engine import DEFAULT_SCORE_THRESHOLD, PATTERN_ONLY, PiiEngine
+from openclaw.policies.pii.findings import Finding, redact
+from openclaw.policies.pii.pseudonymize import Pseudonymizer, StreamUnmasker
+from openclaw.policies.pii.recognizers import DEFAULT_ENTITIES, SUPPORTED_ENTITIES
+
+__all__ = [
+    "DEFAULT_ENTITIES",
+    "DEFAULT_SCORE_THRESHOLD",
+    "PATTERN_ONLY",
+    "SUPPORTED_ENTITIES",
+    "Finding",
+    "PiiEngine",
+    "Pseudonymizer",
+    "StreamUnmasker",
+    "redact",
+]
