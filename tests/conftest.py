@@ -7,6 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from fakes.fixtures import (  # noqa: F401  (shared fixtures)
+    anthropic_upstream,
+    ollama_upstream,
+    openai_upstream,
+    upstream_thread,
+)
+
 _SCRUB = (
     "OPENAI_API_KEY",
     "ANTHROPIC_API_KEY",

@@ -79,30 +79,41 @@ def start(host: str, port: int | None, wait: float) -> None:
     port = gateway_port(port)
     pid = read_pid(home)
     if pid is not None or healthy(port):
-        click.echo(f"OpenClaw gateway is already running (pid {pid or '?'}) on {base_url(port=port)}")
+        click.echo(
+            f"OpenClaw gateway is already running (pid {pid or '?'}) on {base_url(port=port)}"
+        )
         return
     for line in write_default_config(home):
         click.echo(f"wrote default {home / line}")
     logfile = log_path(home)
     logfile.parent.mkdir(parents=True, exist_ok=True)
+    # The daemon logs to logfile itself; its raw stdout/stderr (a crash before logging is
+    # set up) go beside it so lines are not written twice.
+    console_file = logfile.with_name("gateway.console.log")
     cmd = [sys.executable, "-m", "openclaw", "gateway", "run", "--host", host, "--port", str(port)]
-    with open(logfile, "ab") as out:
+    with open(console_file, "ab") as out:
         proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env=dict(os.environ, OPENCLAW_HOME=str(home)),
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=dict(os.environ, OPENCLAW_HOME=str(home)),
         )
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise click.ClickException(
                 f"the gateway exited during start-up (code {proc.returncode}); "
-                f"see {logfile} or run 'openclaw gateway run' to see why"
+                f"see {console_file} and {logfile}, or run 'openclaw gateway run' to see why"
             )
         if healthy(port, timeout=0.5):
             click.echo(f"OpenClaw gateway started (pid {proc.pid}) on {base_url(port=port)}")
             return
         time.sleep(0.1)
-    raise click.ClickException(f"the gateway did not become healthy within {wait:g}s; see {logfile}")
+    raise click.ClickException(
+        f"the gateway did not become healthy within {wait:g}s; see {logfile}"
+    )
 
 
 @cli.command()
@@ -133,7 +144,12 @@ def gather_status(port: int) -> tuple[int, dict[str, Any]]:
     home = home_dir()
     pid = read_pid(home)
     if not healthy(port):
-        info: dict[str, Any] = {"running": False, "pid": pid, "address": base_url(port=port), "home": str(home)}
+        info: dict[str, Any] = {
+            "running": False,
+            "pid": pid,
+            "address": base_url(port=port),
+            "home": str(home),
+        }
         if pid is not None:
             info["problem"] = "process exists but does not answer /healthz"
             return 2, info
@@ -147,7 +163,11 @@ def gather_status(port: int) -> tuple[int, dict[str, Any]]:
             "problem": f"status endpoint answered {exc.response.status_code} (is the token in {home} the daemon's?)",
         }
     except httpx.HTTPError as exc:
-        return 2, {"running": True, "pid": pid, "problem": f"status request failed: {type(exc).__name__}"}
+        return 2, {
+            "running": True,
+            "pid": pid,
+            "problem": f"status request failed: {type(exc).__name__}",
+        }
     data["running"] = True
     problems = []
     for name, prov in data.get("providers", {}).items():
@@ -167,7 +187,9 @@ def render_status(data: dict[str, Any]) -> None:
         console.print("  start it with: [bold]openclaw gateway start[/]")
         return
     if "models" not in data:
-        console.print(f"[bold yellow]OpenClaw gateway is running but unhealthy[/]: {data.get('problem')}")
+        console.print(
+            f"[bold yellow]OpenClaw gateway is running but unhealthy[/]: {data.get('problem')}"
+        )
         return
     up = data.get("uptime_seconds", 0)
     console.print(
@@ -180,7 +202,9 @@ def render_status(data: dict[str, Any]) -> None:
     console.print(f"  config: {data['home']}  [{files}]")
     lr = data.get("last_reload")
     if lr:
-        console.print(f"  last reload: {'ok' if lr['ok'] else '[red]rejected[/]: ' + str(lr['error'])}")
+        console.print(
+            f"  last reload: {'ok' if lr['ok'] else '[red]rejected[/]: ' + str(lr['error'])}"
+        )
     if data.get("mock_only"):
         console.print(
             "  [bold yellow]every model uses the mock provider[/]: answers are canned. "
@@ -205,7 +229,9 @@ def render_status(data: dict[str, Any]) -> None:
         console.print(f"  PII engine: {data['pii']}")
         if data.get("pii_note") and "pattern-only" in str(data.get("pii")):
             console.print(f"  [yellow]{data['pii_note']}[/]")
-    pol = ", ".join(f"{p['name']} ({'enforce' if p['enforce'] else 'shadow'})" for p in data.get("policies", []))
+    pol = ", ".join(
+        f"{p['name']} ({'enforce' if p['enforce'] else 'shadow'})" for p in data.get("policies", [])
+    )
     console.print(f"  policies: {pol or 'none'}")
     a = data.get("audit", {})
     console.print(f"  audit log: {a.get('path')} ({a.get('bytes', 0)} bytes)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 from rich.console import Console
@@ -24,7 +25,7 @@ cli.name = "models"
 def list_(as_json: bool) -> None:
     """List model aliases with their deployments and tasks."""
     cfg = load_config(home_dir())
-    rows = []
+    rows: list[dict[str, Any]] = []
     for alias, spec in cfg.models.models.items():
         rows.append(
             {

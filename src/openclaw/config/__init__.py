@@ -37,10 +37,10 @@ __all__ = [
     "ProviderConfig",
     "SecretRef",
     "home_dir",
-    "log_path",
-    "pid_path",
     "load_config",
+    "log_path",
     "parse_model",
+    "pid_path",
 ]
 
 

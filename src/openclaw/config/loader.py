@@ -58,9 +58,7 @@ def _construct(node: yaml.Node, path: str, key: str | None, where: str) -> Any:
             out[k] = _construct(v_node, _join(path, k), str(k), where)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _construct(item, f"{path}[{i}]", None, where) for i, item in enumerate(node.value)
-        ]
+        return [_construct(item, f"{path}[{i}]", None, where) for i, item in enumerate(node.value)]
     assert isinstance(node, yaml.ScalarNode)
     loader = yaml.SafeLoader("")
     value = loader.construct_object(node)  # type: ignore[no-untyped-call]
@@ -89,10 +87,13 @@ def _locate(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int | None, b
                     found_last = i == len(loc) - 1
                     break
             # Steps that are not keys (pydantic union tags) are skipped.
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
-            if 0 <= step < len(node.value):
-                node = node.value[step]
-                line = node.start_mark.line + 1
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(step, int)
+            and 0 <= step < len(node.value)
+        ):
+            node = node.value[step]
+            line = node.start_mark.line + 1
     return line, found_last
 
 
@@ -142,8 +143,10 @@ def format_validation_error(
             key = str(loc[-1])
             valid = _valid_siblings(loc, model)
             close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
-            hint = f"did you mean '{close[0]}'?" if close else (
-                f"valid keys: {', '.join(valid)}" if valid else "remove it"
+            hint = (
+                f"did you mean '{close[0]}'?"
+                if close
+                else (f"valid keys: {', '.join(valid)}" if valid else "remove it")
             )
             lines.append(f"{prefix}: {dotted}: unknown key; {hint}")
         elif err["type"] == "missing":

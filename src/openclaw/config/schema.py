@@ -140,7 +140,10 @@ class ModelsFile(Strict):
     def _references(self) -> ModelsFile:
         for alias, spec in self.models.items():
             for dep in spec.deployments:
-                if dep.provider not in self.providers and dep.provider not in BUILTIN_PROVIDER_TYPES:
+                if (
+                    dep.provider not in self.providers
+                    and dep.provider not in BUILTIN_PROVIDER_TYPES
+                ):
                     known = sorted(set(self.providers) | set(BUILTIN_PROVIDER_TYPES))
                     raise ValueError(
                         f"models.{alias}: provider '{dep.provider}' is neither in 'providers:' "

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, Protocol
 
 import orjson
@@ -75,7 +75,9 @@ class Gateway:
             config.models, self.providers, breakers=breakers, latency=latency
         )
         a = config.policies.audit
-        self.audit = audit or AuditLog(config.home / "audit.log", max_bytes=a.max_bytes, keep=a.keep)
+        self.audit = audit or AuditLog(
+            config.home / "audit.log", max_bytes=a.max_bytes, keep=a.keep
+        )
         self.observers: list[Observer] = []  # metrics, dashboards, events: see every record
         self.audit_required = False  # set by an enforced audit policy
         _load_builtin_stages()
@@ -160,7 +162,7 @@ class Gateway:
             ex.fail(err)
             raise err from exc
 
-    async def stream(self, ex: Exchange) -> AsyncIterator[Json]:
+    async def stream(self, ex: Exchange) -> AsyncGenerator[Json, None]:
         """Yield OpenAI chunks; the final one carries the ``openclaw`` facts.
 
         Preparation errors raise before the first chunk (so the server can still send a
@@ -191,11 +193,12 @@ class Gateway:
                         hasher.update(content.encode())
                         ex.chars_sent += len(content)
                 if not choices:
-                    # usage-only chunk: only for clients that asked for it
-                    if held is not None:
-                        yield held
-                        held = None
+                    # A usage-only chunk goes only to clients that asked for it; others get
+                    # the facts on the finish chunk, since code like chunk.choices[0] breaks
+                    # on a chunk without choices.
                     if ex.include_usage:
+                        if held is not None:
+                            yield held
                         held = ch
                     continue
                 if any(c.get("finish_reason") for c in choices):
@@ -295,7 +298,11 @@ async def _replay(resp: Json) -> AsyncIterator[Json]:
     """Turn a complete response (e.g. from the cache) into a stream of chunks."""
     from openclaw.providers.base import chunk
 
-    cid, created, model = resp.get("id", "chatcmpl-replay"), resp.get("created", 0), resp.get("model", "")
+    cid, created, model = (
+        resp.get("id", "chatcmpl-replay"),
+        resp.get("created", 0),
+        resp.get("model", ""),
+    )
     choice = (resp.get("choices") or [{}])[0]
     msg = choice.get("message") or {}
     yield chunk(cid, model, created, {"role": "assistant", "content": ""})

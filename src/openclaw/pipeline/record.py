@@ -11,7 +11,9 @@ from openclaw.pipeline.exchange import Exchange
 def build_record(ex: Exchange) -> dict[str, Any]:
     err = ex.error
     rec: dict[str, Any] = {
-        "ts": datetime.fromtimestamp(ex.ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "ts": datetime.fromtimestamp(ex.ts, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z"),
         "request_id": ex.request_id,
         "service": ex.service,
         "channel": ex.channel,
@@ -22,7 +24,9 @@ def build_record(ex: Exchange) -> dict[str, Any]:
         "provider_model": ex.provider_model,
         "stream": ex.stream,
         "status": ex.status,
-        "error": None if err is None else {"code": err.code, "type": err.type, "message": err.message},
+        "error": None
+        if err is None
+        else {"code": err.code, "type": err.type, "message": err.message},
         "latency_ms": round(ex.latency_ms, 2),
         "ttft_ms": None if ex.ttft_ms is None else round(ex.ttft_ms, 2),
         "prompt_tokens": ex.prompt_tokens,

@@ -104,8 +104,14 @@ class PolicyStage:
                 import difflib
 
                 close = difflib.get_close_matches(p.rule, list(RULES), n=1)
-                hint = f"did you mean '{close[0]}'?" if close else f"known rules: {', '.join(sorted(RULES))}"
-                raise ConfigError(f"policies.yaml: policy '{p.name}': unknown rule '{p.rule}'; {hint}")
+                hint = (
+                    f"did you mean '{close[0]}'?"
+                    if close
+                    else f"known rules: {', '.join(sorted(RULES))}"
+                )
+                raise ConfigError(
+                    f"policies.yaml: policy '{p.name}': unknown rule '{p.rule}'; {hint}"
+                )
             self.rules.append(cls(p, gateway))
 
     async def before(self, ex: Exchange) -> None:

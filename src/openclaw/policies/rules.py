@@ -177,7 +177,9 @@ class LogAllRequestsAndResponses(Rule):
     def configure(self) -> None:
         if self.policy.enforce:
             self.gateway.audit_required = True
-        self.engine = pii_engine(self.gateway, None, None) if self.params.content == "redacted" else None
+        self.engine = (
+            pii_engine(self.gateway, None, None) if self.params.content == "redacted" else None
+        )
 
     async def evaluate(self, ex: Exchange) -> Verdict:
         if self.policy.enforce:
@@ -260,7 +262,9 @@ class Deny(Rule):
 
     def configure(self) -> None:
         self.patterns = [re.compile(p, re.IGNORECASE) for p in self.params.if_contains]
-        self.engine = pii_engine(self.gateway, self.params.entities, None) if self.params.entities else None
+        self.engine = (
+            pii_engine(self.gateway, self.params.entities, None) if self.params.entities else None
+        )
         if not self.patterns and self.engine is None:
             raise ConfigError(
                 f"policies.yaml: policy '{self.policy.name}': deny needs params.if_contains or params.entities"

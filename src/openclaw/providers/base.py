@@ -174,14 +174,18 @@ def error_from_status(
         msg += f": {detail}"
     if status == 400 or status == 422:
         low = detail.lower()
-        code = "context_length_exceeded" if ("context" in low and "length" in low) or (
-            "too long" in low
-        ) else "upstream_bad_request"
+        code = (
+            "context_length_exceeded"
+            if ("context" in low and "length" in low) or ("too long" in low)
+            else "upstream_bad_request"
+        )
         return InvalidRequest(msg, code=code)
     if status == 413:
         return InvalidRequest(msg, code="context_length_exceeded")
     if status == 429:
-        return UpstreamError(msg, upstream_status=429, retry_after=retry_after, code="upstream_rate_limited")
+        return UpstreamError(
+            msg, upstream_status=429, retry_after=retry_after, code="upstream_rate_limited"
+        )
     if status in (401, 403):
         return UpstreamError(
             f"provider '{provider}' rejected the gateway's credentials ({status})",
@@ -260,11 +264,20 @@ async def sse_events(resp: aiohttp.ClientResponse) -> AsyncIterator[tuple[str | 
 
 
 def usage_dict(prompt: int, completion: int) -> Json:
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
 def chunk(
-    cid: str, model: str, created: int, delta: Json, finish: str | None = None, usage: Json | None = None
+    cid: str,
+    model: str,
+    created: int,
+    delta: Json,
+    finish: str | None = None,
+    usage: Json | None = None,
 ) -> Json:
     c: Json = {
         "id": cid,

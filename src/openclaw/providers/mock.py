@@ -33,7 +33,9 @@ def message_text(content: Any) -> str:
         return content
     if isinstance(content, list):
         return " ".join(
-            str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text"
+            str(p.get("text", ""))
+            for p in content
+            if isinstance(p, dict) and p.get("type") == "text"
         )
     return ""
 
@@ -58,7 +60,10 @@ class MockProvider(Provider):
             tool = {
                 "id": "call_mock_1",
                 "type": "function",
-                "function": {"name": "lookup", "arguments": orjson.dumps({"query": last[:40]}).decode()},
+                "function": {
+                    "name": "lookup",
+                    "arguments": orjson.dumps({"query": last[:40]}).decode(),
+                },
             }
             return "", [tool]
         fmt = call.body.get("response_format")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
 from openclaw.config.schema import Deployment, ModelAlias, ModelsFile, Timeouts
@@ -130,13 +130,16 @@ class Dispatcher:
     def cost(self, c: Candidate, prompt: int | None, completion: int | None) -> float:
         d = c.deployment
         return round(
-            ((prompt or 0) * d.cost_per_million_input_tokens
-             + (completion or 0) * d.cost_per_million_output_tokens) / 1_000_000,
+            (
+                (prompt or 0) * d.cost_per_million_input_tokens
+                + (completion or 0) * d.cost_per_million_output_tokens
+            )
+            / 1_000_000,
             8,
         )
 
     # -- the loop ----------------------------------------------------------------
-    async def _passes(self, ex: Exchange) -> AsyncIterator[Candidate]:
+    async def _passes(self, ex: Exchange) -> AsyncGenerator[Candidate, None]:
         cands = self.candidates(ex)
         spec = cands[0].spec
         deadline = time.monotonic() + spec.timeouts.total
@@ -192,7 +195,7 @@ class Dispatcher:
             return resp
         raise ServiceUnavailable("no deployment answered")  # pragma: no cover - _passes raises
 
-    async def stream(self, ex: Exchange) -> AsyncIterator[Json]:
+    async def stream(self, ex: Exchange) -> AsyncGenerator[Json, None]:
         passes = self._passes(ex)
         async for c in passes:
             t0 = time.perf_counter()
@@ -200,14 +203,16 @@ class Dispatcher:
             try:
                 first = await agen.__anext__()
             except StopAsyncIteration:
-                exc: OpenClawError = UpstreamError(f"provider '{c.provider.name}' sent an empty stream")
+                exc: OpenClawError = UpstreamError(
+                    f"provider '{c.provider.name}' sent an empty stream"
+                )
                 self._record(ex, c, t0, exc)
                 ex.error = exc
                 continue
             except OpenClawError as exc:
                 self._record(ex, c, t0, exc)
                 ex.error = exc
-                await agen.aclose()
+                await aclose(agen)
                 if not _retryable(exc):
                     await passes.aclose()
                     raise
@@ -229,7 +234,7 @@ class Dispatcher:
                 self._record(ex, c, t0, exc)
                 raise
             finally:
-                await agen.aclose()
+                await aclose(agen)
             self._record(ex, c, t0, None)
             ex.cost_usd = self.cost(c, ex.prompt_tokens, ex.completion_tokens)
             return
@@ -237,9 +242,18 @@ class Dispatcher:
     @staticmethod
     def _call(ex: Exchange, c: Candidate) -> ProviderCall:
         return ProviderCall(
-            body=ex.body, model=c.deployment.model, timeouts=Dispatcher._timeouts(c),
+            body=ex.body,
+            model=c.deployment.model,
+            timeouts=Dispatcher._timeouts(c),
             request_id=ex.request_id,
         )
+
+
+async def aclose(it: AsyncIterator[Json]) -> None:
+    """Close an adapter's stream (an async generator), releasing its upstream connection."""
+    close = getattr(it, "aclose", None)
+    if close is not None:
+        await close()
 
 
 def _retryable(exc: OpenClawError) -> bool:

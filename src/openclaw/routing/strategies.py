@@ -70,8 +70,10 @@ class Orderer:
         if strategy == "lowest_cost":
             return sorted(
                 deps,
-                key=lambda d: d.cost_per_million_input_tokens * est_prompt_tokens
-                + d.cost_per_million_output_tokens * est_completion_tokens,
+                key=lambda d: (
+                    d.cost_per_million_input_tokens * est_prompt_tokens
+                    + d.cost_per_million_output_tokens * est_completion_tokens
+                ),
             )
         if strategy == "canary":
             weights = [d.percent if d.percent is not None else d.weight for d in deps]
@@ -81,9 +83,7 @@ class Orderer:
         return deps
 
 
-def _weighted_order(
-    deps: list[Deployment], weights: list[float], draw: object
-) -> list[Deployment]:
+def _weighted_order(deps: list[Deployment], weights: list[float], draw: object) -> list[Deployment]:
     total = sum(weights)
     if total <= 0:
         return deps

@@ -7,7 +7,6 @@ of the gateway contribute (metrics, dashboard, skills, Slack) register through
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +31,9 @@ RouteHook = Callable[[web.Application, AppState], None]
 ROUTE_HOOKS: list[RouteHook] = []
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.Response(
         body=orjson.dumps(data), status=status, content_type="application/json", headers=headers
     )
@@ -132,5 +133,4 @@ def create_app(state: AppState) -> web.Application:
     app.router.add_get("/v1/openclaw/status", status)
     for hook in ROUTE_HOOKS:
         hook(app, state)
-    app["started_monotonic"] = time.monotonic()
     return app

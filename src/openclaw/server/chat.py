@@ -34,7 +34,9 @@ async def read_json(request: web.Request) -> tuple[object, bytes]:
     try:
         return orjson.loads(raw), raw
     except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"request body is not valid JSON ({exc})", code="invalid_json") from None
+        raise InvalidRequest(
+            f"request body is not valid JSON ({exc})", code="invalid_json"
+        ) from None
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
@@ -54,7 +56,6 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         raw=raw,
         client_ip=request.remote,
     )
-    request["exchange"] = ex
     if ex.stream:
         return await _stream(request, gw, ex)
     try:

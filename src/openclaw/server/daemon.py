@@ -54,7 +54,9 @@ def install_uvloop() -> bool:
     return True
 
 
-async def serve(home: Path, host: str, port: int, *, auth: bool = True, drain: float = 10.0) -> None:
+async def serve(
+    home: Path, host: str, port: int, *, auth: bool = True, drain: float = 10.0
+) -> None:
     if not auth and not is_loopback_host(host):
         raise ConfigError(
             f"refusing to listen on {host} without authentication; "

@@ -49,9 +49,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except OpenClawError as exc:
         return error_response(exc)
-    except web.HTTPRequestEntityTooLarge as exc:
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app._client_max_size
         return error_response(
-            http_error(413, f"request body is larger than the limit of {exc.max_size} bytes")
+            http_error(
+                413,
+                f"request body is larger than the limit of {limit} bytes "
+                "(security.max_body_bytes in policies.yaml)",
+            )
         )
     except web.HTTPException as exc:
         if exc.status < 400:

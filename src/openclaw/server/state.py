@@ -63,7 +63,7 @@ class AppState:
         return self.gateway.config
 
     def _stat(self) -> dict[str, float]:
-        out = {}
+        out: dict[str, float] = {}
         for name in CONFIG_FILES:
             p = self.home / name
             try:
@@ -89,7 +89,11 @@ class AppState:
             new.observers = list(old.observers)
         except OpenClawError as exc:
             self.last_reload = ReloadResult(False, time.time(), exc.message)
-            log.error("config reload (%s) rejected; the previous config keeps serving:\n%s", reason, exc.message)
+            log.error(
+                "config reload (%s) rejected; the previous config keeps serving:\n%s",
+                reason,
+                exc.message,
+            )
             self._notify()
             return self.last_reload
         except Exception as exc:  # a bug must not take the daemon down with it
@@ -101,9 +105,7 @@ class AppState:
         self.last_reload = ReloadResult(True, time.time())
         log.info("config reloaded (%s)", reason)
         self._notify()
-        asyncio.get_running_loop().call_later(
-            30.0, lambda: asyncio.ensure_future(old.aclose())
-        )
+        asyncio.get_running_loop().call_later(30.0, lambda: asyncio.ensure_future(old.aclose()))
         return self.last_reload
 
     def _notify(self) -> None:

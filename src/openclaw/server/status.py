@@ -64,7 +64,8 @@ async def collect_status(st: AppState) -> dict[str, Any]:
         "auth": "bearer token" if st.auth else "off",
         "home": str(st.home),
         "config_files": {
-            name: (st.home / name).exists() for name in ("models.yaml", "policies.yaml", "channels.yaml")
+            name: (st.home / name).exists()
+            for name in ("models.yaml", "policies.yaml", "channels.yaml")
         },
         "last_reload": st.last_reload.to_dict() if st.last_reload else None,
         "default_model": cfg.default_alias,

@@ -1,0 +1,175 @@
+"""Auth, DNS-rebinding and cross-site protection, and the error shape on every route."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from harness import Served, serve_gateway
+
+
+@pytest.fixture
+async def gw(openclaw_home: Path) -> Any:
+    served = await serve_gateway(openclaw_home)
+    yield served
+    await served.close()
+
+
+async def call(
+    gw: Served,
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+) -> tuple[int, Any]:
+    async with (
+        aiohttp.ClientSession() as s,
+        s.request(method, gw.base + path, headers=headers or {}, data=body) as r,
+    ):
+        return r.status, await r.json(content_type=None)
+
+
+CHAT = b'{"messages": [{"role": "user", "content": "hi"}]}'
+
+
+def test_token_file_is_created_with_mode_0600(openclaw_home: Path) -> None:
+    from openclaw.server.auth import ensure_token
+
+    token = ensure_token(openclaw_home)
+    p = openclaw_home / "gateway.token"
+    assert p.read_text().strip() == token and len(token) > 30
+    assert stat.S_IMODE(os.stat(p).st_mode) == 0o600
+    assert ensure_token(openclaw_home) == token  # stable across starts
+
+
+def test_env_token_wins(openclaw_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from openclaw.server.auth import ensure_token
+
+    monkeypatch.setenv("OPENCLAW_GATEWAY_TOKEN", "from-env")
+    assert ensure_token(openclaw_home) == "from-env"
+    assert not (openclaw_home / "gateway.token").exists()
+
+
+async def test_missing_token_is_401(gw: Served) -> None:
+    status, body = await call(gw, "POST", "/v1/chat/completions", body=CHAT)
+    assert status == 401 and body["error"]["code"] == "missing_api_key"
+
+
+async def test_wrong_token_is_401(gw: Served) -> None:
+    status, body = await call(
+        gw, "POST", "/v1/chat/completions", {"Authorization": "Bearer nope"}, CHAT
+    )
+    assert status == 401 and body["error"]["code"] == "invalid_api_key"
+    status, _ = await call(gw, "GET", "/v1/models", {"Authorization": f"Basic {gw.token}"})
+    assert status == 401
+
+
+async def test_unauthenticated_requests_are_audited_only_when_they_reach_the_pipeline(
+    gw: Served,
+) -> None:
+    await call(gw, "POST", "/v1/chat/completions", body=CHAT)
+    assert gw.audit() == []  # refused at the door, before any model work
+
+
+async def test_healthz_needs_no_token(gw: Served) -> None:
+    status, body = await call(gw, "GET", "/healthz")
+    assert status == 200 and body["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example.com",
+        "evil.example.com:18789",
+        "192.168.1.20:18789",
+        "attacker.localhost.evil.com",
+    ],
+)
+async def test_foreign_host_header_is_refused(gw: Served, host: str) -> None:
+    status, body = await call(gw, "GET", "/v1/models", {**gw.auth, "Host": host})
+    assert status == 403 and body["error"]["code"] == "host_not_allowed"
+
+
+@pytest.mark.parametrize("host", ["localhost:18789", "127.0.0.1", "[::1]:18789", "127.0.0.1:1"])
+async def test_loopback_host_header_is_accepted(gw: Served, host: str) -> None:
+    status, _ = await call(gw, "GET", "/v1/models", {**gw.auth, "Host": host})
+    assert status == 200
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example.com", "null", "http://10.0.0.5:3000"])
+async def test_foreign_origin_is_refused_even_with_a_token(gw: Served, origin: str) -> None:
+    status, body = await call(
+        gw, "POST", "/v1/chat/completions", {**gw.auth, "Origin": origin}, CHAT
+    )
+    assert status == 403 and body["error"]["code"] == "origin_not_allowed"
+
+
+async def test_loopback_origin_is_accepted(gw: Served) -> None:
+    status, _ = await call(gw, "GET", "/v1/models", {**gw.auth, "Origin": "http://localhost:5173"})
+    assert status == 200
+
+
+async def test_allowed_hosts_and_origins_from_config(openclaw_home: Path) -> None:
+    pol = "security:\n  allowed_hosts: [gateway.internal]\n  allowed_origins: ['https://tools.internal']\n"
+    served = await serve_gateway(openclaw_home, policies=pol)
+    try:
+        h = {**served.auth, "Host": "gateway.internal:18789", "Origin": "https://tools.internal"}
+        status, _ = await call(served, "GET", "/v1/models", h)
+        assert status == 200
+    finally:
+        await served.close()
+
+
+async def test_non_loopback_bind_without_auth_refuses_to_start(openclaw_home: Path) -> None:
+    from openclaw.errors import ConfigError
+    from openclaw.server.daemon import serve
+
+    with pytest.raises(ConfigError, match="without authentication"):
+        await serve(openclaw_home, "0.0.0.0", 0, auth=False)
+
+
+ROUTES = [
+    ("GET", "/v1/models"),
+    ("POST", "/v1/chat/completions"),
+    ("GET", "/v1/openclaw/status"),
+    ("GET", "/readyz"),
+    ("GET", "/v1/nope"),
+    ("DELETE", "/v1/chat/completions"),
+    ("GET", "/metrics"),
+]
+
+
+async def test_every_route_answers_errors_in_the_openai_shape(gw: Served) -> None:
+    """datasette's habit: walk the routes, provoke errors, check one shape everywhere."""
+    app = gw.server.app
+    assert app is not None
+    paths = {
+        (r.method, r.resource.canonical)
+        for r in app.router.routes()
+        if r.resource is not None and r.method != "HEAD"  # HEAD answers carry no body
+    }
+    checked = 0
+    for method, path in sorted(paths | set(ROUTES)):
+        if "{" in path:
+            path = path.replace("{name}", "no-such-thing")
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong"},
+            {**gw.auth, "Origin": "https://evil.example"},
+        ):
+            status, body = await call(gw, method, path, headers)
+            if status < 400:
+                continue
+            assert set(body) == {"error"}, (method, path, body)
+            assert set(body["error"]) == {"message", "type", "param", "code"}, (method, path)
+            checked += 1
+    status, body = await call(gw, "DELETE", "/v1/chat/completions", gw.auth)
+    assert status == 405 and body["error"]["code"] == "method_not_allowed"
+    status, body = await call(gw, "GET", "/v1/nope", gw.auth)
+    assert status == 404 and body["error"]["code"] == "not_found"
+    assert checked >= 12
