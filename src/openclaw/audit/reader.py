@@ -13,7 +13,7 @@ import os
 import re
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -193,8 +193,9 @@ class Follower:
     """Follow the live file the way ``tail -F`` does, across our own rotation.
 
     It starts at the current end of the file. :meth:`poll` returns the whole lines appended
-    since the last call; when ``audit.log`` has been renamed away (another inode) or cut
-    short, it first drains the old file, then carries on from the start of the new one.
+    since the last call; when ``audit.log`` has been renamed away (another inode) it drains
+    the old file, reads any file rotated in and out meanwhile, and carries on from the start
+    of the new one. A file cut short in place is read again from its start.
     """
 
     def __init__(self, path: Path) -> None:
@@ -245,12 +246,35 @@ class Follower:
             lines = self._drain()  # what landed between the last read and the rename
             if self._partial:
                 lines.append(self._partial)
+            lines += self._skipped_files()
             self._reopen(at_end=False)
             return lines + self._drain()
         if st.st_size < self.offset:  # truncated in place
             self._reopen(at_end=False)
             return self._drain()
         return []
+
+    def _skipped_files(self) -> list[bytes]:
+        """Lines of files rotated in and out since our file was renamed (several rotations
+        between two polls): those newer than ours, which is now ``audit.log.<n>``."""
+        newer: list[Path] = []
+        rotated = [p for p in log_files(self.path) if p != self.path]
+        for p in reversed(rotated):  # .1, .2, ...
+            try:
+                if p.stat().st_ino == self._ino:
+                    break
+            except FileNotFoundError:
+                continue
+            newer.append(p)
+        else:
+            return []  # ours is gone already: nothing to tell where to resume
+        lines: list[bytes] = []
+        for p in reversed(newer):
+            try:
+                lines += p.read_bytes().splitlines(keepends=True)
+            except FileNotFoundError:
+                continue
+        return lines
 
     def follow(self, interval: float = 0.2) -> Iterator[bytes]:
         """Yield lines forever, polling every ``interval`` seconds while idle."""
@@ -264,10 +288,3 @@ class Follower:
         if self._f is not None:
             self._f.close()
             self._f = None
-
-
-def records_of(lines: Iterable[bytes], flt: RecordFilter | None = None) -> Iterator[Record]:
-    for raw in lines:
-        rec = parse_line(raw)
-        if rec is not None and (flt is None or flt(rec)):
-            yield rec

@@ -19,6 +19,8 @@ COMMANDS: list[str] = [
     "gateway",
     "models",
     "config",
+    "policy",
+    "audit",
 ]
 
 

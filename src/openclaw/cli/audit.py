@@ -1,0 +1,364 @@
+"""``openclaw audit``: read, summarise, check and export the audit log.
+
+Every subcommand reads ``$OPENCLAW_HOME/audit.log`` and its rotated files (``--file`` points
+elsewhere). The record format and the hash chain are described in
+:mod:`openclaw.audit.record`; the figures ``stats`` prints in :mod:`openclaw.audit.stats`.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import click
+import orjson
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from openclaw.audit.reader import (
+    Follower,
+    RecordFilter,
+    iter_lines,
+    iter_records,
+    last_records,
+    parse_line,
+    parse_time,
+)
+from openclaw.audit.record import FIELDS
+from openclaw.audit.stats import GROUP_FIELDS, Stats, compute, is_pii_reroute
+from openclaw.audit.verify import verify
+from openclaw.config import home_dir
+
+Record = dict[str, Any]
+
+_CSV_COLUMNS = (*FIELDS, "v", "prev", "hash", "extra")
+_NOT_EXTRA = frozenset((*FIELDS, "v", "prev", "hash", "file_start"))
+
+
+def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def _log_path(file: Path | None) -> Path:
+    return file if file is not None else home_dir() / "audit.log"
+
+
+file_option = click.option(
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Audit log to read (default: $OPENCLAW_HOME/audit.log); rotated files next to it are read too.",
+)
+service_option = click.option("--service", metavar="S", help="Only records of this service.")
+model_option = click.option(
+    "--model", metavar="M", help="Only records of this model alias or provider model name."
+)
+since_option = click.option(
+    "--since",
+    callback=_time,
+    metavar="TIME",
+    help="Only records from this time on: 30m, 24h, 7d or ISO (UTC).",
+)
+until_option = click.option(
+    "--until",
+    callback=_time,
+    metavar="TIME",
+    help="Only records before this time: 30m, 24h, 7d or ISO (UTC).",
+)
+
+
+@click.group(name="audit")
+def cli() -> None:
+    """Read, summarise, check and export the audit log (~/.openclaw/audit.log)."""
+
+
+# --------------------------------------------------------------------------- tail
+@cli.command()
+@click.option("-f", "--follow", is_flag=True, help="Keep printing records as they are written.")
+@click.option(
+    "-n",
+    "--lines",
+    "count",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="How many of the newest records to print first.",
+)
+@service_option
+@model_option
+@click.option("--json", "as_json", is_flag=True, help="Print each record as its raw JSON line.")
+@click.option("--interval", type=float, default=0.2, hidden=True, help="Poll interval for -f.")
+@file_option
+def tail(
+    follow: bool,
+    count: int,
+    service: str | None,
+    model: str | None,
+    as_json: bool,
+    interval: float,
+    file: Path | None,
+) -> None:
+    """Print the newest audit records; with -f, follow the log across rotations."""
+    path = _log_path(file)
+    flt = RecordFilter(service=service, model=model)
+    console = Console(highlight=False, soft_wrap=True)
+
+    def show(rec: Record) -> None:
+        if as_json:
+            click.echo(orjson.dumps(rec).decode())
+        else:
+            console.print(render(rec))
+            console.file.flush()
+
+    follower = Follower(path) if follow else None
+    for rec in last_records(path, count, flt, live_end=follower.offset if follower else None):
+        show(rec)
+    if follower is None:
+        return
+    try:
+        for raw in follower.follow(interval):
+            new = parse_line(raw)
+            if new is not None and flt(new):
+                show(new)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        follower.close()
+
+
+def _status_style(status: Any) -> str:
+    if not isinstance(status, int):
+        return "dim"
+    return "green" if status < 400 else "yellow" if status < 500 else "bold red"
+
+
+def render(rec: Record) -> Text:
+    """One readable line for a record."""
+    t = Text()
+    ts = str(rec.get("ts") or "?").replace("T", " ").removesuffix("Z")
+    t.append(ts, "dim")
+    t.append(f" {rec.get('status', '-')!s:>3}", _status_style(rec.get("status")))
+    t.append(f" {rec.get('service') or '-'}", "bold cyan")
+    where = "/".join(str(rec[k]) for k in ("channel", "task") if rec.get(k))
+    if where:
+        t.append(f" {where}", "cyan")
+    t.append(f" {rec.get('model') or '-'}", "bold")
+    upstream = "/".join(str(rec[k]) for k in ("provider", "provider_model") if rec.get(k))
+    if upstream:
+        t.append(f" → {upstream}", "dim")
+    latency = rec.get("latency_ms")
+    if isinstance(latency, int | float):
+        t.append(f" {latency:.0f}ms")
+    ttft = rec.get("ttft_ms")
+    if isinstance(ttft, int | float):
+        t.append(f" (ttft {ttft:.0f}ms)", "dim")
+    if rec.get("prompt_tokens") is not None or rec.get("completion_tokens") is not None:
+        t.append(f" {rec.get('prompt_tokens') or 0}+{rec.get('completion_tokens') or 0} tok")
+    cost = rec.get("cost_usd")
+    if isinstance(cost, int | float) and cost:
+        t.append(f" ${cost:.4f}", "green")
+    if is_pii_reroute(rec):
+        t.append(" PII-reroute", "bold magenta")
+    if rec.get("draft") is True:
+        t.append(" draft", "yellow")
+    attempts = rec.get("attempts")
+    if isinstance(attempts, list) and len(attempts) > 1:
+        t.append(f" {len(attempts)} attempts", "yellow")
+    err = rec.get("error")
+    if err:
+        msg = err.get("message") or err.get("code") if isinstance(err, dict) else err
+        t.append(f" {msg}", "red")
+    if rec.get("request_id"):
+        t.append(f" {rec['request_id']}", "dim")
+    return t
+
+
+# --------------------------------------------------------------------------- stats
+@cli.command()
+@since_option
+@until_option
+@click.option("--by", type=click.Choice(GROUP_FIELDS), help="Group the figures by this field.")
+@service_option
+@model_option
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@file_option
+def stats(
+    since: datetime | None,
+    until: datetime | None,
+    by: str | None,
+    service: str | None,
+    model: str | None,
+    as_json: bool,
+    file: Path | None,
+) -> None:
+    """Requests, errors, tokens, cost, p50/p95 latency, PII reroutes and drafts.
+
+    Without --since every record in the log and its rotated files counts. An error is a
+    status of 400 or more; latency percentiles are nearest-rank over latency_ms.
+    """
+    path = _log_path(file)
+    flt = RecordFilter(since=since, until=until, service=service, model=model)
+    groups, total = compute(iter_records(path, flt), by)
+    if as_json:
+        out = {
+            "file": str(path),
+            "since": since.isoformat() if since else None,
+            "until": until.isoformat() if until else None,
+            "by": by,
+            "groups": [g.to_dict() for g in groups],
+            "total": total.to_dict(),
+        }
+        click.echo(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode())
+        return
+    window = f"since {since:%Y-%m-%d %H:%M} UTC" if since else "all records"
+    table = Table(
+        title=f"Audit stats: {window}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+        caption="latency: nearest-rank percentiles of latency_ms",
+        caption_justify="left",
+    )
+    table.add_column(by or "", style="bold", min_width=8, overflow="fold")
+    for name in ("requests", "errors", "prompt\ntokens", "compl.\ntokens", "cost\nUSD"):
+        table.add_column(name, justify="right")
+    for name in ("p50\nms", "p95\nms", "PII\nreroutes", "drafts"):
+        table.add_column(name, justify="right")
+    for i, g in enumerate(groups):
+        table.add_row(*_row(g), end_section=i == len(groups) - 1)
+    table.add_row(*_row(total), style="bold")
+    Console(highlight=False).print(table)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def _row(s: Stats) -> list[str]:
+    return [
+        s.key,
+        str(s.requests),
+        str(s.errors),
+        str(s.prompt_tokens),
+        str(s.completion_tokens),
+        f"{s.cost_usd:.4f}",
+        _ms(s.latency(50)),
+        _ms(s.latency(95)),
+        str(s.pii_reroutes),
+        str(s.drafts),
+    ]
+
+
+# --------------------------------------------------------------------------- verify
+@cli.command(name="verify")
+@click.option("--all", "show_all", is_flag=True, help="List every problem, not just the first.")
+@file_option
+def verify_cmd(show_all: bool, file: Path | None) -> None:
+    """Walk the hash chain across rotated files; exit 1 naming the first bad line.
+
+    Catches a line edited, deleted, inserted or moved anywhere but at the newest end; keep
+    the printed head hash elsewhere to catch that too.
+    """
+    path = _log_path(file)
+    report = verify(path, stop_at_first=not show_all)
+    if report.problems:
+        for problem in report.problems:
+            click.echo(f"FAIL {problem}", err=True)
+        raise SystemExit(1)
+    if not report.files:
+        click.echo(f"no audit log at {path}")
+        return
+    start = "from genesis" if report.from_genesis else "continuing from rotated-away records"
+    click.echo(
+        f"OK {report.records} records in {len(report.files)} file(s), chain {start}; "
+        f"head {report.head or '-'}"
+    )
+
+
+# --------------------------------------------------------------------------- export
+@cli.command()
+@since_option
+@until_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: the stored lines, unchanged; csv: one column per field, nested values as JSON.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here instead of stdout (a new file is created with mode 0600).",
+)
+@service_option
+@model_option
+@file_option
+def export(
+    since: datetime | None,
+    until: datetime | None,
+    fmt: str,
+    output: Path | None,
+    service: str | None,
+    model: str | None,
+    file: Path | None,
+) -> None:
+    """Write the records in a time window as JSON lines or CSV.
+
+    CSV has the standard fields, then v, prev and hash, then 'extra': any other fields as
+    one JSON object.
+    """
+    path = _log_path(file)
+    flt = RecordFilter(since=since, until=until, service=service, model=model)
+    matching = (
+        (line.raw, rec)
+        for line in iter_lines(path, since=since)
+        if (rec := parse_line(line.raw)) is not None and flt(rec)
+    )
+    with _open_output(output) as out:
+        if fmt == "jsonl":
+            for raw, _ in matching:
+                out.write(raw.decode().rstrip("\n") + "\n")
+            return
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(_CSV_COLUMNS)
+        for _, rec in matching:
+            extra = {k: v for k, v in rec.items() if k not in _NOT_EXTRA}
+            row = [_cell(rec.get(k)) for k in _CSV_COLUMNS[:-1]]
+            writer.writerow([*row, _cell(extra) if extra else ""])
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
+
+
+@contextmanager
+def _open_output(output: Path | None) -> Iterator[IO[str]]:
+    if output is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w", encoding="utf-8", newline="") as f:
+        yield f
