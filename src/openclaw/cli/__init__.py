@@ -19,7 +19,6 @@ COMMANDS: list[str] = [
     "gateway",
     "models",
     "config",
-    "policy",
     "audit",
 ]
 
