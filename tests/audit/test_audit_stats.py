@@ -97,3 +97,10 @@ def test_percentile_is_nearest_rank(pct: float, expected: float) -> None:
 
 def test_percentile_of_nothing_is_none() -> None:
     assert percentile([], 50) is None
+
+
+def test_pii_rule_name_is_the_policy_rules_own() -> None:
+    from openclaw.audit.record import PII_RULE
+    from openclaw.policies.rules import PiiUsesSensitiveModel
+
+    assert PiiUsesSensitiveModel.name == PII_RULE

@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 from openclaw.audit.reader import reverse_lines
-from openclaw.audit.record import GENESIS, SCHEMA_VERSION, now_ts, rotated_path
+from openclaw.audit.record import GENESIS, SCHEMA_VERSION, canonical, now_ts, rotated_path
 from openclaw.errors import ServiceUnavailable
 
 __all__ = ["SCHEMA_VERSION", "AuditLog", "AuditWriteError"]
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 
 _MIN_FREE_BYTES = 1024 * 1024
 _HASH_AT_END = re.compile(rb',"hash":"([0-9a-f]{64})"\}\s*$')
-_SORTED = orjson.OPT_SORT_KEYS
 
 
 class AuditWriteError(ServiceUnavailable):
@@ -190,7 +189,7 @@ def _default(obj: Any) -> Any:
 
 def _dumps(body: dict[str, Any]) -> bytes:
     try:
-        return orjson.dumps(body, default=_default, option=_SORTED)
+        return canonical(body, _default)
     except orjson.JSONEncodeError:
         pass
     # A field orjson refuses (an int past 64 bits, a dict with non-string keys): keep the
@@ -206,7 +205,7 @@ def _dumps(body: dict[str, Any]) -> bytes:
             safe[name] = repr(value)
             bad.append(name)
     safe["audit_error"] = "stored as repr, not JSON-serializable: " + ", ".join(bad)
-    return orjson.dumps(safe, default=_default, option=_SORTED)
+    return canonical(safe, _default)
 
 
 def _tail_hash(path: Path) -> tuple[str | None, bool]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,8 @@ import orjson
 
 SCHEMA_VERSION = 1
 GENESIS = "0" * 64
-# The rule whose ``applied`` outcome means a request was rerouted because it carried PII.
+# The rule whose ``applied`` outcome means a request was rerouted because it carried PII
+# (a name from the policies.yaml vocabulary; a test pins it to the rule's own).
 PII_RULE = "if_context_contains_pii_use_sensitive_model"
 
 # Request fields the gateway writes, in the order exports list them.
@@ -66,9 +67,13 @@ CHAIN_FIELDS: tuple[str, ...] = ("v", "file_start", "prev", "hash")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
-def canonical(record: Mapping[str, Any]) -> bytes:
-    """The bytes a record's ``hash`` is taken over (pass the record without ``hash``)."""
-    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+def canonical(record: Mapping[str, Any], default: Callable[[Any], Any] | None = None) -> bytes:
+    """The bytes a record's ``hash`` is taken over (pass the record without ``hash``).
+
+    ``default`` lets the writer turn values JSON has no type for into ones it has; what it
+    returns is what gets stored, so a reader needs none.
+    """
+    return orjson.dumps(record, default=default, option=orjson.OPT_SORT_KEYS)
 
 
 def record_hash(record: Mapping[str, Any]) -> str:
