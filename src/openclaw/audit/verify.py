@@ -13,6 +13,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import orjson
 
@@ -54,12 +55,18 @@ def verify(path: Path, *, stop_at_first: bool = True) -> ChainReport:
     With ``stop_at_first=False`` it carries on after a problem, re-synchronising on the
     hash of the bad line, so one edit is reported once rather than on every later line.
     """
-    report = ChainReport(files=log_files(path))
+    report = ChainReport()
     expected: str | None = None  # the prev the next record must carry; None before the first
     last_file = ""
     with ExitStack() as stack:
         # Open every file up front so a rotation during the walk cannot shift names under us.
-        handles = [stack.enter_context(p.open("rb")) for p in report.files]
+        handles: list[IO[bytes]] = []
+        for p in log_files(path):
+            try:
+                handles.append(stack.enter_context(p.open("rb")))
+            except FileNotFoundError:  # the oldest, rotated away since it was listed
+                continue
+            report.files.append(p)
         for p, f in zip(report.files, handles, strict=True):
             first_in_file = True
             for n, raw in enumerate(f, start=1):
