@@ -19,6 +19,7 @@ COMMANDS: list[str] = [
     "gateway",
     "models",
     "config",
+    "policy",
     "audit",
 ]
 

@@ -194,6 +194,7 @@ class AuditSettings(Strict):
 
 
 class PoliciesFile(Strict):
+    plugins: list[str] = Field(default_factory=list)  # modules to import (custom rules)
     policies: list[PolicyConfig] = Field(default_factory=list)
     pii: PiiSettings = Field(default_factory=PiiSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
@@ -210,6 +211,28 @@ class PoliciesFile(Strict):
 
 
 # ---------------------------------------------------------------- channels.yaml
+
+#: What the gateway tells ``notify: true`` channels and webhooks about (channels/events.py).
+EVENT_KINDS = (
+    "failover",
+    "breaker_opened",
+    "breaker_closed",
+    "config_reload_failed",
+    "audit_write_failed",
+    "rate_limited",
+    "budget_exceeded",
+)
+
+
+def _event_kinds(values: list[str]) -> list[str]:
+    import difflib
+
+    for v in values:
+        if v not in EVENT_KINDS:
+            close = difflib.get_close_matches(v, EVENT_KINDS, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(EVENT_KINDS)}"
+            raise ValueError(f"unknown event '{v}'; {hint}")
+    return values
 
 
 class CliChannel(Strict):
@@ -232,6 +255,8 @@ class SlackChannel(Strict):
     default_task: str | None = None
     default_model: str | None = None
     notify: bool = False
+    notify_channel: str | None = None  # Slack channel ID for events; default: first allow_channels
+    events: list[str] = Field(default_factory=list)  # events to post when notify (default: all)
     api_url: str | None = None  # Slack Web API base URL; for tests and proxies
 
     @field_validator("bot_token", "app_token", "signing_secret", mode="before")
@@ -239,18 +264,37 @@ class SlackChannel(Strict):
     def _secrets(cls, v: Any) -> SecretRef | None:
         return _secret(v, "token")
 
+    @field_validator("events")
+    @classmethod
+    def _events(cls, v: list[str]) -> list[str]:
+        return _event_kinds(v)
+
 
 class WebhookChannel(Strict):
     type: Literal["webhook"]
     name: str
     url: str
     secret: SecretRef | None = None
-    events: list[str] = Field(default_factory=list)
+    events: list[str] = Field(default_factory=list)  # default: all
+    timeout: float = Field(default=5.0, gt=0, le=60)  # seconds per delivery attempt
+    max_attempts: int = Field(default=5, ge=1, le=10)
 
     @field_validator("secret", mode="before")
     @classmethod
     def _s(cls, v: Any) -> SecretRef | None:
         return _secret(v, "secret")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("url must start with http:// or https://")
+        return v
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, v: list[str]) -> list[str]:
+        return _event_kinds(v)
 
 
 Channel = Annotated[CliChannel | SlackChannel | WebhookChannel, Field(discriminator="type")]

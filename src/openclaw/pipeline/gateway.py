@@ -16,7 +16,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 import orjson
 
@@ -81,6 +81,7 @@ class Gateway:
         self.observers: list[Observer] = []  # metrics, dashboards, events: see every record
         self.audit_required = False  # set by an enforced audit policy
         _load_builtin_stages()
+        load_plugins(config.policies.plugins)
         self.stages: list[Stage] = []
         for _order, factory in STAGE_FACTORIES:
             self.stages.extend(factory(self))
@@ -340,5 +341,25 @@ def _load_builtin_stages() -> None:
     import openclaw.policies.engine  # noqa: F401
 
 
-def record_for(ex: Exchange) -> dict[str, Any]:
-    return build_record(ex)
+def load_plugins(modules: list[str]) -> None:
+    """Import plugin modules (custom rules, providers, stages register themselves on import).
+
+    Named in ``plugins:`` in policies.yaml, or ``OPENCLAW_PLUGINS`` (comma-separated), so a
+    daemon started by a service manager finds them without a shell environment.
+    """
+    import importlib
+    import os
+
+    names = list(modules) + [
+        m.strip() for m in os.environ.get("OPENCLAW_PLUGINS", "").split(",") if m.strip()
+    ]
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            from openclaw.errors import ConfigError
+
+            raise ConfigError(
+                f"policies.yaml: plugins: cannot import '{name}' ({type(exc).__name__}: {exc}); "
+                "check that the module is installed or on PYTHONPATH"
+            ) from None

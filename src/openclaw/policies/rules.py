@@ -40,21 +40,27 @@ def context_texts(ex: Exchange) -> list[str]:
     return out
 
 
+_ENGINES: dict[tuple[Any, ...], Any] = {}
+
+
 def pii_engine(gateway: Any, entities: list[str] | None, threshold: float | None) -> Any:
-    """The gateway's shared engine for these settings (one per distinct setting)."""
+    """The shared engine for these settings.
+
+    Engines are kept per process, not per gateway: a config reload, or a second policy with
+    the same settings, reuses the loaded spaCy pipeline and the per-message cache.
+    """
     from openclaw.policies.pii import PiiEngine
 
-    cache: dict[tuple[Any, ...], Any] = gateway.__dict__.setdefault("_pii_engines", {})
     settings = gateway.config.policies.pii
-    key = (tuple(entities) if entities else None, threshold, settings.spacy_model)
-    eng = cache.get(key)
+    key = (tuple(entities) if entities else None, threshold, settings.spacy_model, settings.language)
+    eng = _ENGINES.get(key)
     if eng is None:
         kw: dict[str, Any] = {"spacy_model": settings.spacy_model, "language": settings.language}
         if entities:
             kw["entities"] = entities
         if threshold is not None:
             kw["score_threshold"] = threshold
-        eng = cache[key] = PiiEngine(**kw)
+        eng = _ENGINES[key] = PiiEngine(**kw)
     return eng
 
 

@@ -168,7 +168,24 @@ class Dispatcher:
             if time.monotonic() + delay >= deadline:
                 break
             await asyncio.sleep(delay)
-        raise last or ServiceUnavailable("no deployment is available (all breakers open)")
+        raise self._final(ex, last or ServiceUnavailable("no deployment is available (all breakers open)"))
+
+    @staticmethod
+    def _final(ex: Exchange, exc: OpenClawError) -> OpenClawError:
+        """The error a caller sees once dispatch gives up.
+
+        A request kept local because of sensitive data gets a 503 that says why nothing
+        else was tried, rather than a provider error that invites a retry elsewhere.
+        """
+        if ex.local_only and isinstance(exc, UpstreamError):
+            err = ServiceUnavailable(
+                f"the sensitive model '{ex.alias}' is unavailable ({exc.message}); this request "
+                "contains sensitive data, so it was not sent to a remote model",
+                code="sensitive_model_unavailable",
+            )
+            err.__cause__ = exc
+            return err
+        return exc
 
     async def complete(self, ex: Exchange) -> Json:
         passes = self._passes(ex)
@@ -181,7 +198,7 @@ class Dispatcher:
                 ex.error = exc
                 if not _retryable(exc):
                     await passes.aclose()
-                    raise
+                    raise self._final(ex, exc) from exc
                 continue
             self._record(ex, c, t0, None)
             self.latency.observe(c.key, (time.perf_counter() - t0) * 1000.0)
@@ -215,7 +232,7 @@ class Dispatcher:
                 await aclose(agen)
                 if not _retryable(exc):
                     await passes.aclose()
-                    raise
+                    raise self._final(ex, exc) from exc
                 continue
             await passes.aclose()
             ex.error = None
