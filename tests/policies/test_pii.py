@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -368,3 +371,47 @@ def test_network_guard_catches_connections(no_network: list[Any]) -> None:
     with pytest.raises(AssertionError, match="network access attempted"):
         socket.create_connection(("127.0.0.1", 9))
     assert len(no_network) == 1
+
+
+_FRESH_PROCESS = """
+import socket, sys
+
+def refuse(*args, **kwargs):
+    print("NETWORK", args, file=sys.stderr)
+    raise OSError("network access attempted")
+
+socket.socket.connect = refuse
+socket.socket.connect_ex = refuse
+socket.create_connection = refuse
+socket.getaddrinfo = refuse
+
+from openclaw.policies.pii import PiiEngine
+
+engine = PiiEngine(spacy_model=sys.argv[1], entities=[
+    "PERSON", "LOCATION", "EMAIL_ADDRESS", "URL", "PHONE_NUMBER", "IP_ADDRESS", "CREDIT_CARD"])
+text = "Jane Doe, jane.doe@example.co.uk, https://example.org, 10.0.0.1, +1 212-555-0123"
+kinds = sorted({f.entity_type for f in engine.analyze_text(text)})
+print(engine.mode, ",".join(kinds))
+"""
+
+
+@pytest.mark.parametrize("spacy_model", ["none", "auto"])
+def test_fresh_process_starts_and_analyses_offline(
+    spacy_model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A new interpreter with an empty home and cache: no suffix list or model cached by an
+    # earlier run can hide a download, and imports happen after the guard is in place.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    proc = subprocess.run(
+        [sys.executable, "-c", _FRESH_PROCESS, spacy_model],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "NETWORK" not in proc.stderr
+    mode, kinds = proc.stdout.split()
+    assert {"EMAIL_ADDRESS", "URL", "IP_ADDRESS", "PHONE_NUMBER"} <= set(kinds.split(","))
+    if mode != "pattern-only":
+        assert "PERSON" in kinds
