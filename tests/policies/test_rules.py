@@ -200,7 +200,7 @@ async def test_remote_sensitive_model_allowed_when_policy_says_so(openclaw_home:
 
 
 async def test_missing_sensitive_alias_is_refused_at_load(openclaw_home: Path) -> None:
-    with pytest.raises(ConfigError, match="'sensitive' is not in models.yaml"):
+    with pytest.raises(ConfigError, match=r"'sensitive' is not in models\.yaml"):
         await serve_gateway(openclaw_home, models="models:\n  general: {provider: mock, model: m}\n", policies=SEED_POLICIES)
 
 
@@ -391,7 +391,7 @@ async def test_unknown_rule_suggests_the_nearest(openclaw_home: Path) -> None:
 
 async def test_bad_params_fail_at_load_naming_the_policy(openclaw_home: Path) -> None:
     pol = "policies:\n  - name: d\n    rule: all_outputs_are_drafts\n    params: {lable: prefix}\n"
-    with pytest.raises(ConfigError, match="policy 'd': params.lable"):
+    with pytest.raises(ConfigError, match=r"policy 'd': params\.lable"):
         await serve_gateway(openclaw_home, policies=pol)
 
 

@@ -26,7 +26,7 @@ cli.name = "policy"
 def list_(as_json: bool) -> None:
     """The loaded policies, in the order they run, with enforce or shadow mode."""
     cfg = load_config(home_dir())
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "order": i + 1,
             "name": p.name,
