@@ -46,7 +46,9 @@ N frames but without ``[DONE]`` / ``message_stop`` / ``done:true``; ``stream_err
 the in-band error frame after N frames; ``content_filter`` finishes with
 ``content_filter`` / ``refusal`` (Ollama has no such thing and replies with empty text);
 ``slow[:S]`` streams a frame every S seconds until the client leaves; ``tool`` calls the
-first declared tool with ``{"query": "fake"}``.
+first declared tool with ``{"query": "fake"}``. The model-list endpoints take a status,
+``hang`` or ``reset`` from the header only, so a provider configured with that header looks
+down to health checks too.
 
 What the test can look at: ``fake.requests`` (``Recorded``: method, path, case-insensitive
 headers, parsed json, fault), ``fake.last``, ``fake.chat_requests()``; ``fake.disconnects`` /

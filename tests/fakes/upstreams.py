@@ -233,7 +233,18 @@ class FakeUpstream:
 
     # -- handlers ----------------------------------------------------------------
     async def _models(self, request: web.Request) -> web.StreamResponse:
-        self._record(request, None, None)
+        # Only the header selects a fault here: the queue and the marker are for chat calls.
+        spec = request.headers.get(FAULT_HEADER)
+        self._record(request, None, spec)
+        reply = Reply.parse(spec) if spec else Reply()
+        if reply.status >= 400:
+            return self._error(
+                reply.status, f"fake {self.kind} error {reply.status}", reply.retry_after
+            )
+        if reply.fault == "reset":
+            await self._drop(request)
+        if reply.fault == "hang":
+            await self._hang(request, reply.n)
         return web.json_response(self.models_body())
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:

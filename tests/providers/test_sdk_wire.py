@@ -211,3 +211,12 @@ def test_a_threaded_fake_observes_a_client_timeout_during_a_hang() -> None:
         assert fake.disconnected.wait(1.0)
         reply = httpx.post(f"{url}/api/chat", json={"model": "m", "stream": False}, timeout=2.0)
     assert reply.json()["done"] is True
+
+
+def test_the_fault_header_also_fails_the_model_list() -> None:
+    with start_in_thread(OllamaUpstream()) as (url, fake, _stop):
+        down = httpx.get(f"{url}/api/tags", headers={FAULT_HEADER: "503"}, timeout=2.0)
+        up = httpx.get(f"{url}/api/tags", timeout=2.0)
+    assert down.status_code == 503 and down.json() == {"error": "fake ollama error 503"}
+    assert up.status_code == 200 and up.json()["models"]
+    assert [r.fault for r in fake.requests] == ["503", None]
