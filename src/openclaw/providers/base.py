@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import os
 import time
 import uuid
 from abc import ABC, abstractmethod
@@ -77,8 +78,11 @@ class Provider(ABC):
         return is_local_url(self.base_url)
 
     def api_key(self) -> str | None:
+        """The key from the configured reference, else the type's usual variable."""
         if self.config.api_key is not None:
             return self.config.api_key.resolve()
+        if self.key_env_var:
+            return os.environ.get(self.key_env_var) or None
         return None
 
     def require_key(self) -> str:
@@ -172,8 +176,12 @@ def error_from_status(
     msg = f"provider '{provider}' answered {status}"
     if detail:
         msg += f": {detail}"
+    low = detail.lower()
+    if status in (400, 403, 422) and (
+        "content_filter" in low or "content policy" in low or ("content" in low and "filter" in low)
+    ):
+        return UpstreamError(msg, upstream_status=status, retryable=False, code="content_filter")
     if status == 400 or status == 422:
-        low = detail.lower()
         code = (
             "context_length_exceeded"
             if ("context" in low and "length" in low) or ("too long" in low)

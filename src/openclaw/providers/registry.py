@@ -10,6 +10,7 @@ from openclaw.errors import ConfigError
 from openclaw.providers.base import Provider
 
 _TYPES: dict[str, type[Provider]] = {}
+_builtins_loaded = False
 DEFAULT_PROVIDERS = (
     "openclaw.providers.openai",
     "openclaw.providers.anthropic",
@@ -25,9 +26,12 @@ def register(cls: type[Provider]) -> type[Provider]:
 
 
 def provider_types() -> dict[str, type[Provider]]:
-    if not _TYPES:
+    global _builtins_loaded
+    if not _builtins_loaded:
+        # A flag, not "is the table empty": a plugin registering first must not hide these.
         for mod in DEFAULT_PROVIDERS:
             import_module(mod)
+        _builtins_loaded = True
     return dict(_TYPES)
 
 

@@ -2,12 +2,26 @@
 
 Candidates are the alias's deployments, ordered by its strategy, followed by the deployments
 of its fallback aliases. One pass tries each candidate once; a failed deployment hands the
-request to the next one at once instead of retrying the dead one first. Only when a whole
-pass fails does the dispatcher back off (exponential, full jitter, ``Retry-After`` honoured up
-to a cap) and make another pass, until ``max_retries`` or the request's deadline. Client
-errors (400/401/403/404/413) are never retried. A request marked ``local_only`` (PII) never
-reaches a non-local deployment, not even as a fallback. Streams fail over only until the
-first chunk has been produced.
+request to the next one at once instead of retrying the dead one first (LiteLLM's users see
+several slow attempts on a dead deployment before it switches). Only when a whole pass fails
+does the dispatcher back off (exponential, full jitter, ``Retry-After`` honoured up to a cap)
+and make another pass, until ``max_retries`` or the request's deadline (``timeouts.total``,
+which also caps every single call). Client errors (400/401/403/404/413) are never retried.
+Breakers skip a deployment that keeps failing, across requests and across retries.
+
+Failure modes handled before or around the call:
+
+- context too long: the prompt's estimated tokens against ``context_window`` skip the alias
+  for a fallback with a larger window, or fail with 400 ``context_length_exceeded`` before any
+  call is made;
+- content filter: a ``content_filter`` finish (or a provider refusal) moves on to the next
+  candidate when the alias says ``on_content_filter: fallback``; otherwise it is returned;
+- malformed output: an unreadable body or a broken stream is an upstream failure like a 500;
+- JSON mode: a ``response_format`` JSON answer that does not parse gets one repair call,
+  then a clear 502.
+
+A request marked ``local_only`` (PII) never reaches a non-local deployment, not even as a
+fallback. Streams fail over only until the first chunk has been produced.
 """
 
 from __future__ import annotations
@@ -15,11 +29,15 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+import orjson
 
 from openclaw.config.schema import Deployment, ModelAlias, ModelsFile, Timeouts
 from openclaw.errors import (
+    ContextLengthExceeded,
     InvalidRequest,
     ModelNotFound,
     OpenClawError,
@@ -36,6 +54,12 @@ from openclaw.routing.tokens import estimate_prompt_tokens
 RETRY_AFTER_CAP = 10.0
 BACKOFF_BASE = 0.1
 BACKOFF_CAP = 4.0
+JSON_REPAIR_PROMPT = (
+    "Your previous reply was not valid JSON. Reply again with only the JSON value, "
+    "no prose and no code fences."
+)
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -48,6 +72,14 @@ class Candidate:
     @property
     def key(self) -> str:
         return deployment_key(self.deployment)
+
+
+class ContentFiltered(Exception):
+    """Internal: the answer was filtered and the alias wants the next candidate."""
+
+    def __init__(self, response: Json | None) -> None:
+        super().__init__("content filtered")
+        self.response = response
 
 
 class Dispatcher:
@@ -64,14 +96,17 @@ class Dispatcher:
         self.breakers = breakers or Breakers()
         self.latency = latency or LatencyTracker()
         self.orderer = Orderer(self.latency)
-        self.on_failover: list[object] = []
 
     # -- planning ----------------------------------------------------------------
     def candidates(self, ex: Exchange) -> list[Candidate]:
         assert ex.alias is not None
-        est = estimate_prompt_tokens(ex.body.get("messages") or [])
+        messages = ex.body.get("messages") or []
+        est = estimate_prompt_tokens(messages)
+        wanted_out = ex.body.get("max_completion_tokens") or ex.body.get("max_tokens") or 0
+        need = est + (wanted_out if isinstance(wanted_out, int) else 0)
         out: list[Candidate] = []
         seen: set[str] = set()
+        too_small: list[tuple[str, int]] = []
         chain = [ex.alias]
         i = 0
         while i < len(chain):
@@ -80,6 +115,12 @@ class Dispatcher:
             spec = self.models.models.get(alias)
             if spec is None:
                 raise ModelNotFound(f"model alias '{alias}' is not configured", param="model")
+            for fb in spec.fallbacks:
+                if fb not in chain:
+                    chain.append(fb)
+            if spec.context_window is not None and need > spec.context_window:
+                too_small.append((alias, spec.context_window))
+                continue
             ordered = self.orderer.order(
                 alias, spec.strategy, spec.deployments, service=ex.service, est_prompt_tokens=est
             )
@@ -88,14 +129,17 @@ class Dispatcher:
                 if ex.local_only and not prov.is_local:
                     continue
                 key = f"{alias}:{deployment_key(dep)}"
-                if key in seen:
-                    continue
-                seen.add(key)
-                out.append(Candidate(alias, spec, dep, prov))
-            for fb in spec.fallbacks:
-                if fb not in chain:
-                    chain.append(fb)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(Candidate(alias, spec, dep, prov))
         if not out:
+            if too_small:
+                windows = ", ".join(f"'{a}' takes {w}" for a, w in too_small)
+                raise ContextLengthExceeded(
+                    f"the prompt is about {est} tokens (estimated; {need} with the requested "
+                    f"output) and no configured model fits it: {windows}",
+                    param="messages",
+                )
             if ex.local_only:
                 raise ServiceUnavailable(
                     f"no local deployment can serve '{ex.alias}', and this request contains "
@@ -103,16 +147,17 @@ class Dispatcher:
                     code="sensitive_model_unavailable",
                 )
             raise ServiceUnavailable(f"model '{ex.alias}' has no deployments")
+        if too_small:
+            ex.audit_extra["context_skipped"] = [a for a, _ in too_small]
         return out
 
-    @staticmethod
-    def _timeouts(c: Candidate) -> Timeouts:
-        return c.deployment.timeouts or c.spec.timeouts
-
     # -- bookkeeping -------------------------------------------------------------
-    def _record(self, ex: Exchange, c: Candidate, t0: float, exc: OpenClawError | None) -> None:
+    def _record(
+        self, ex: Exchange, c: Candidate, t0: float, exc: OpenClawError | None, outcome: str = "ok"
+    ) -> None:
         ms = (time.perf_counter() - t0) * 1000.0
-        outcome = "ok" if exc is None else (exc.code or "error")
+        if exc is not None:
+            outcome = exc.code or "error"
         status = None if exc is None else getattr(exc, "upstream_status", None) or exc.status
         ex.attempts.append(Attempt(c.key, c.provider.name, outcome, ms, status))
         if exc is None:
@@ -138,27 +183,65 @@ class Dispatcher:
             8,
         )
 
+    @staticmethod
+    def _call(
+        ex: Exchange, c: Candidate, deadline: float, body: Json | None = None
+    ) -> ProviderCall:
+        t = c.deployment.timeouts or c.spec.timeouts
+        remaining = max(0.05, deadline - time.monotonic())
+        if remaining < t.total:
+            t = Timeouts(
+                connect=min(t.connect, remaining),
+                first_token=min(t.first_token, remaining),
+                total=remaining,
+            )
+        return ProviderCall(
+            body=ex.body if body is None else body,
+            model=c.deployment.model,
+            timeouts=t,
+            request_id=ex.request_id,
+        )
+
     # -- the loop ----------------------------------------------------------------
-    async def _passes(self, ex: Exchange) -> AsyncGenerator[Candidate, None]:
+    async def _run(self, ex: Exchange, attempt: Callable[[Candidate, float], Awaitable[T]]) -> T:
+        """Try candidates in passes until one succeeds; see the module docstring."""
         cands = self.candidates(ex)
         spec = cands[0].spec
         deadline = time.monotonic() + spec.timeouts.total
         last: OpenClawError | None = None
+        filtered: ContentFiltered | None = None
+        skip: set[str] = set()
         for round_no in range(spec.max_retries + 1):
             tried = False
             for c in cands:
-                if not self.breakers.allow(c.key):
+                if c.key in skip or not self.breakers.allow(c.key):
                     continue
                 if time.monotonic() >= deadline:
-                    raise UpstreamTimeout(f"request deadline of {spec.timeouts.total:g}s exceeded")
+                    raise self._final(
+                        ex,
+                        UpstreamTimeout(f"request deadline of {spec.timeouts.total:g}s exceeded"),
+                    )
                 tried = True
-                yield c
-                last = ex.error
-            if not tried and round_no == 0:
+                try:
+                    return await attempt(c, deadline)
+                except ContentFiltered as cf:
+                    filtered = filtered or cf
+                    skip.add(c.key)  # the same deployment would filter it again
+                except OpenClawError as exc:
+                    last = exc
+                    if not _retryable(exc):
+                        raise self._final(ex, exc) from exc
+            if not tried and round_no == 0 and last is None and filtered is None:
                 # Every breaker is open: try the first candidate anyway rather than fail
                 # without a single call; it doubles as the probe.
-                yield cands[0]
-                last = ex.error
+                try:
+                    return await attempt(cands[0], deadline)
+                except OpenClawError as exc:
+                    last = exc
+                    if not _retryable(exc):
+                        raise self._final(ex, exc) from exc
+            if filtered is not None and last is None:
+                break  # everything left filtered it: nothing to retry
             if round_no == spec.max_retries:
                 break
             delay = random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**round_no))
@@ -168,7 +251,11 @@ class Dispatcher:
             if time.monotonic() + delay >= deadline:
                 break
             await asyncio.sleep(delay)
-        raise self._final(ex, last or ServiceUnavailable("no deployment is available (all breakers open)"))
+        if filtered is not None and filtered.response is not None:
+            return filtered.response  # type: ignore[return-value]
+        raise self._final(
+            ex, last or ServiceUnavailable("no deployment is available (all breakers open)")
+        )
 
     @staticmethod
     def _final(ex: Exchange, exc: OpenClawError) -> OpenClawError:
@@ -177,6 +264,7 @@ class Dispatcher:
         A request kept local because of sensitive data gets a 503 that says why nothing
         else was tried, rather than a provider error that invites a retry elsewhere.
         """
+        ex.error = exc
         if ex.local_only and isinstance(exc, UpstreamError):
             err = ServiceUnavailable(
                 f"the sensitive model '{ex.alias}' is unavailable ({exc.message}); this request "
@@ -187,83 +275,108 @@ class Dispatcher:
             return err
         return exc
 
+    # -- non-streaming -------------------------------------------------------------
     async def complete(self, ex: Exchange) -> Json:
-        passes = self._passes(ex)
-        async for c in passes:
+        async def attempt(c: Candidate, deadline: float) -> Json:
             t0 = time.perf_counter()
             try:
-                resp = await c.provider.complete(self._call(ex, c))
+                resp = await c.provider.complete(self._call(ex, c, deadline))
             except OpenClawError as exc:
+                if _is_content_filter_error(exc) and c.spec.on_content_filter == "fallback":
+                    self._record(ex, c, t0, None, outcome="content_filter")
+                    raise ContentFiltered(None) from exc
                 self._record(ex, c, t0, exc)
-                ex.error = exc
-                if not _retryable(exc):
-                    await passes.aclose()
-                    raise self._final(ex, exc) from exc
-                continue
-            self._record(ex, c, t0, None)
+                raise
+            if _finish_reason(resp) == "content_filter":
+                self._record(ex, c, t0, None, outcome="content_filter")
+                if c.spec.on_content_filter == "fallback":
+                    self._accept(ex, c, resp)
+                    raise ContentFiltered(resp)
+            else:
+                self._record(ex, c, t0, None)
             self.latency.observe(c.key, (time.perf_counter() - t0) * 1000.0)
-            ex.error = None
-            self._served(ex, c)
-            usage = resp.get("usage") or {}
-            ex.prompt_tokens = usage.get("prompt_tokens")
-            ex.completion_tokens = usage.get("completion_tokens")
-            ex.cost_usd = self.cost(c, ex.prompt_tokens, ex.completion_tokens)
-            await passes.aclose()
+            if _wants_json(ex.body) and not _is_json(resp):
+                resp = await self._repair_json(ex, c, deadline, resp)
+            self._accept(ex, c, resp)
             return resp
-        raise ServiceUnavailable("no deployment answered")  # pragma: no cover - _passes raises
 
+        ex.error = None
+        resp = await self._run(ex, attempt)
+        ex.error = None
+        return resp
+
+    def _accept(self, ex: Exchange, c: Candidate, resp: Json) -> None:
+        self._served(ex, c)
+        usage = resp.get("usage") or {}
+        ex.prompt_tokens = usage.get("prompt_tokens")
+        ex.completion_tokens = usage.get("completion_tokens")
+        ex.cost_usd = self.cost(c, ex.prompt_tokens, ex.completion_tokens)
+
+    async def _repair_json(self, ex: Exchange, c: Candidate, deadline: float, bad: Json) -> Json:
+        content = _content(bad)
+        body = dict(ex.body)
+        body["messages"] = [
+            *list(ex.body.get("messages") or []),
+            {"role": "assistant", "content": content},
+            {"role": "user", "content": JSON_REPAIR_PROMPT},
+        ]
+        t0 = time.perf_counter()
+        try:
+            fixed = await c.provider.complete(self._call(ex, c, deadline, body))
+        except OpenClawError as exc:
+            self._record(ex, c, t0, exc)
+            raise
+        if not _is_json(fixed):
+            self._record(ex, c, t0, None, outcome="invalid_json")
+            raise UpstreamError(
+                f"the model's answer is not valid JSON, also after one repair attempt "
+                f"(provider '{c.provider.name}', model '{c.deployment.model}')",
+                code="invalid_json_output",
+                retryable=False,
+            )
+        self._record(ex, c, t0, None, outcome="ok_repaired")
+        ex.audit_extra["json_repaired"] = True
+        return fixed
+
+    # -- streaming ---------------------------------------------------------------
     async def stream(self, ex: Exchange) -> AsyncGenerator[Json, None]:
-        passes = self._passes(ex)
-        async for c in passes:
+        async def attempt(
+            c: Candidate, deadline: float
+        ) -> tuple[Candidate, AsyncIterator[Json], Json, float]:
             t0 = time.perf_counter()
-            agen = c.provider.stream(self._call(ex, c))
+            agen = c.provider.stream(self._call(ex, c, deadline))
             try:
                 first = await agen.__anext__()
             except StopAsyncIteration:
-                exc: OpenClawError = UpstreamError(
-                    f"provider '{c.provider.name}' sent an empty stream"
-                )
+                exc = UpstreamError(f"provider '{c.provider.name}' sent an empty stream")
                 self._record(ex, c, t0, exc)
-                ex.error = exc
-                continue
+                raise exc from None
             except OpenClawError as exc:
                 self._record(ex, c, t0, exc)
-                ex.error = exc
                 await aclose(agen)
-                if not _retryable(exc):
-                    await passes.aclose()
-                    raise self._final(ex, exc) from exc
-                continue
-            await passes.aclose()
-            ex.error = None
-            self._served(ex, c)
-            ttft = (time.perf_counter() - t0) * 1000.0
-            self.latency.observe(c.key, ttft)
-            try:
-                yield first
-                async for ch in agen:
-                    usage = ch.get("usage")
-                    if usage:
-                        ex.prompt_tokens = usage.get("prompt_tokens")
-                        ex.completion_tokens = usage.get("completion_tokens")
-                    yield ch
-            except OpenClawError as exc:
-                self._record(ex, c, t0, exc)
                 raise
-            finally:
-                await aclose(agen)
-            self._record(ex, c, t0, None)
-            ex.cost_usd = self.cost(c, ex.prompt_tokens, ex.completion_tokens)
-            return
+            return c, agen, first, t0
 
-    @staticmethod
-    def _call(ex: Exchange, c: Candidate) -> ProviderCall:
-        return ProviderCall(
-            body=ex.body,
-            model=c.deployment.model,
-            timeouts=Dispatcher._timeouts(c),
-            request_id=ex.request_id,
-        )
+        ex.error = None
+        c, agen, first, t0 = await self._run(ex, attempt)
+        ex.error = None
+        self._served(ex, c)
+        self.latency.observe(c.key, (time.perf_counter() - t0) * 1000.0)
+        try:
+            yield first
+            async for ch in agen:
+                usage = ch.get("usage")
+                if usage:
+                    ex.prompt_tokens = usage.get("prompt_tokens")
+                    ex.completion_tokens = usage.get("completion_tokens")
+                yield ch
+        except OpenClawError as exc:
+            self._record(ex, c, t0, exc)
+            raise
+        finally:
+            await aclose(agen)
+        self._record(ex, c, t0, None)
+        ex.cost_usd = self.cost(c, ex.prompt_tokens, ex.completion_tokens)
 
 
 async def aclose(it: AsyncIterator[Json]) -> None:
@@ -283,3 +396,40 @@ def _retryable(exc: OpenClawError) -> bool:
 
 def _counts_against_deployment(exc: OpenClawError) -> bool:
     return isinstance(exc, UpstreamError) and exc.retryable
+
+
+def _is_content_filter_error(exc: OpenClawError) -> bool:
+    return exc.code == "content_filter"
+
+
+def _finish_reason(resp: Json) -> str | None:
+    choices = resp.get("choices") or []
+    if choices and isinstance(choices[0], dict):
+        fr = choices[0].get("finish_reason")
+        return fr if isinstance(fr, str) else None
+    return None
+
+
+def _content(resp: Json) -> str:
+    choices = resp.get("choices") or []
+    if choices and isinstance(choices[0], dict):
+        msg = choices[0].get("message") or {}
+        c = msg.get("content")
+        return c if isinstance(c, str) else ""
+    return ""
+
+
+def _wants_json(body: Json) -> bool:
+    fmt = body.get("response_format")
+    return isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema")
+
+
+def _is_json(resp: Json) -> bool:
+    text = _content(resp).strip()
+    if not text:
+        return False
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return True
