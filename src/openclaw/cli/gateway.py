@@ -20,6 +20,10 @@ from rich.table import Table
 from openclaw.cli.client import base_url, gateway_port, get_json
 from openclaw.config import DEFAULT_HOST, home_dir, log_path, pid_path
 from openclaw.config.defaults import write_default_config
+from openclaw.service import MANAGER_ENV, note_background_start
+from openclaw.service.commands import install as install_command
+from openclaw.service.commands import service_info, service_lines
+from openclaw.service.commands import uninstall as uninstall_command
 
 console = Console()
 
@@ -53,6 +57,8 @@ def cli() -> None:
 
 gateway = cli
 cli.name = "gateway"
+cli.add_command(install_command)
+cli.add_command(uninstall_command)
 
 
 @cli.command()
@@ -98,7 +104,7 @@ def start(host: str, port: int | None, wait: float) -> None:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            env=dict(os.environ, OPENCLAW_HOME=str(home)),
+            env=dict(os.environ, OPENCLAW_HOME=str(home), **{MANAGER_ENV: "none"}),
         )
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
@@ -109,6 +115,7 @@ def start(host: str, port: int | None, wait: float) -> None:
             )
         if healthy(port, timeout=0.5):
             click.echo(f"OpenClaw gateway started (pid {proc.pid}) on {base_url(port=port)}")
+            note_background_start(home, port, cmd[:3])
             return
         time.sleep(0.1)
     raise click.ClickException(
@@ -184,6 +191,8 @@ def render_status(data: dict[str, Any]) -> None:
         console.print(f"[bold red]OpenClaw gateway is not running[/] ({data.get('address', '')})")
         if data.get("problem"):
             console.print(f"  {data['problem']}")
+        for line in service_lines(data):
+            console.print(f"  {line}")
         console.print("  start it with: [bold]openclaw gateway start[/]")
         return
     if "models" not in data:
@@ -196,8 +205,8 @@ def render_status(data: dict[str, Any]) -> None:
         f"[bold green]OpenClaw gateway is running[/]  pid {data['pid']}  up {_dur(up)}  "
         f"{data['address']}  auth: {data['auth']}  version {data['version']}"
     )
-    if data.get("service_manager"):
-        console.print(f"  managed by: {data['service_manager']}")
+    for line in service_lines(data):
+        console.print(f"  {line}")
     files = ", ".join(f"{n}{'' if ok else ' (missing)'}" for n, ok in data["config_files"].items())
     console.print(f"  config: {data['home']}  [{files}]")
     lr = data.get("last_reload")
@@ -255,6 +264,7 @@ def status(port: int | None, as_json: bool) -> None:
     Exit code 0: healthy; 1: not running; 2: running but unhealthy.
     """
     code, data = gather_status(gateway_port(port))
+    data["service"] = service_info(home_dir())
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
     else:

@@ -1,0 +1,50 @@
+"""Keeping the gateway running: service units, the service-manager seam, the install record.
+
+``install.install_daemon`` picks systemd, launchd or Task Scheduler (or a background process
+where none is usable), renders the unit from ``templates/``, and runs the manager's commands
+through the one :class:`~openclaw.service.manager.Runner` seam that tests replace.
+"""
+
+from openclaw.service.install import (
+    MANAGER_CHOICES,
+    InstallReport,
+    choose_manager,
+    configured_port,
+    install_daemon,
+    service_status,
+    uninstall_daemon,
+)
+from openclaw.service.manager import (
+    MANAGER_ENV,
+    Runner,
+    RunResult,
+    ServiceError,
+    ServiceSpec,
+    ServiceState,
+    SubprocessRunner,
+    get_runner,
+    set_runner,
+)
+from openclaw.service.record import ServiceRecord, note_background_start, read_record
+
+__all__ = [
+    "MANAGER_CHOICES",
+    "MANAGER_ENV",
+    "InstallReport",
+    "RunResult",
+    "Runner",
+    "ServiceError",
+    "ServiceRecord",
+    "ServiceSpec",
+    "ServiceState",
+    "SubprocessRunner",
+    "choose_manager",
+    "configured_port",
+    "get_runner",
+    "install_daemon",
+    "note_background_start",
+    "read_record",
+    "service_status",
+    "set_runner",
+    "uninstall_daemon",
+]
