@@ -19,6 +19,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+import openclaw.channels.manager  # noqa: F401  (registers channels: start/stop with the app, /slack/events)
 from openclaw.config import log_path, pid_path
 from openclaw.errors import ConfigError
 from openclaw.server.app import create_app
