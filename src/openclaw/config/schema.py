@@ -131,8 +131,14 @@ class ModelAlias(Strict):
         return self
 
 
+class BreakerSettings(Strict):
+    failures: int = Field(default=3, ge=1)  # consecutive failures that open a breaker
+    cooldown_seconds: float = Field(default=30.0, gt=0)  # open time before one probe
+
+
 class ModelsFile(Strict):
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    breaker: BreakerSettings = Field(default_factory=BreakerSettings)
     models: dict[str, ModelAlias] = Field(default_factory=dict)
     default: str | None = None
 

@@ -74,6 +74,8 @@ class Gateway:
         self.dispatcher = Dispatcher(
             config.models, self.providers, breakers=breakers, latency=latency
         )
+        b = config.models.breaker
+        self.dispatcher.breakers.configure(b.failures, b.cooldown_seconds)
         a = config.policies.audit
         self.audit = audit or AuditLog(
             config.home / "audit.log", max_bytes=a.max_bytes, keep=a.keep

@@ -38,6 +38,12 @@ class Breakers:
         self._by_key: dict[str, Breaker] = {}
         self.listeners: list[Listener] = []
 
+    def configure(self, threshold: int, cooldown: float) -> None:
+        """Apply new settings (a config reload) to future and existing breakers."""
+        self.threshold, self.cooldown = threshold, cooldown
+        for b in self._by_key.values():
+            b.threshold, b.cooldown = threshold, cooldown
+
     def get(self, key: str) -> Breaker:
         b = self._by_key.get(key)
         if b is None:
