@@ -171,7 +171,7 @@ async def test_a_failed_answer_is_one_plain_sentence_in_the_thread(
 
 
 async def test_a_refused_app_token_leaves_the_channel_in_error_without_leaking_it(
-    openclaw_home: Path, fake_slack: FakeSlack, slack_env: None, monkeypatch: object
+    openclaw_home: Path, fake_slack: FakeSlack, slack_env: None
 ) -> None:
     fake_slack.app_token = "xapp-1-the-real-one-is-different"
     async with gateway(openclaw_home, slack_yaml(fake_slack)) as gw:

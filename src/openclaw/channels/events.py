@@ -296,5 +296,7 @@ def current_bus() -> EventBus | None:
 
 def emit(kind: str, data: dict[str, Any] | None = None, *, key: str | None = None) -> Event | None:
     """Report a gateway event to the running daemon's channels (no-op without one)."""
+    if kind not in EVENT_KINDS:
+        raise ValueError(f"unknown event kind {kind!r}; known: {', '.join(EVENT_KINDS)}")
     bus = _current
     return bus.emit(kind, data, key=key) if bus is not None else None

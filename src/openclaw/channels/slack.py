@@ -120,18 +120,20 @@ class SlackBot(Channel):
         protect(self.slack_log)
         self._drop_capture()
         base = (cfg.api_url or SLACK_API).rstrip("/") + "/"
-        self.client = AsyncWebClient(
-            token=bot_token, base_url=base, logger=self.slack_log, timeout=15
-        )
         if signing:
             self._verifier = SignatureVerifier(signing)
+        # token= rather than client=: bolt warns about an ignored token whenever
+        # SLACK_BOT_TOKEN is set and a client is passed. Its client is then pointed at api_url.
         self.app = AsyncApp(
-            client=self.client,
+            token=bot_token,
             signing_secret=signing or "",
             logger=self.slack_log,
             name=f"openclaw:{self.name}",
             request_verification_enabled=cfg.mode == "http",
         )
+        self.client = self.app.client
+        self.client.base_url = base
+        self.client.timeout = 15
         self._register(self.app)
         # Added after bolt has derived its loggers from slack_log, so that they do not copy it.
         self.slack_log.addHandler(_ErrorCapture(self))
