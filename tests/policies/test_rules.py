@@ -53,7 +53,9 @@ async def seed_gw(
 ) -> Any:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
     served = await serve_gateway(
-        openclaw_home, models=seed_models(anthropic_upstream, ollama_upstream), policies=SEED_POLICIES
+        openclaw_home,
+        models=seed_models(anthropic_upstream, ollama_upstream),
+        policies=SEED_POLICIES,
     )
     yield served
     await served.close()
@@ -69,7 +71,10 @@ def decisions(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.parametrize("entity", sorted(PII_SAMPLES))
 async def test_pii_goes_to_sensitive_and_clean_goes_to_general(
-    seed_gw: Served, entity: str, anthropic_upstream: AnthropicUpstream, ollama_upstream: OllamaUpstream
+    seed_gw: Served,
+    entity: str,
+    anthropic_upstream: AnthropicUpstream,
+    ollama_upstream: OllamaUpstream,
 ) -> None:
     client = sdk(seed_gw)
     pii_text = PII_SAMPLES[entity]
@@ -125,18 +130,24 @@ async def test_pii_in_system_assistant_and_tool_messages_counts(seed_gw: Served)
         {
             "role": "assistant",
             "content": None,
-            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}],
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}
+            ],
         },
         {"role": "tool", "tool_call_id": "c1", "content": "owner email: bob.smith@example.org"},
         {"role": "user", "content": "Summarise that."},
     ]
-    raw = await sdk(seed_gw).chat.completions.with_raw_response.create(model="general", messages=messages)
+    raw = await sdk(seed_gw).chat.completions.with_raw_response.create(
+        model="general", messages=messages
+    )
     assert raw.headers["x-openclaw-model"] == "sensitive"
 
 
 async def test_streaming_response_is_marked_draft_and_rerouted(seed_gw: Served) -> None:
     stream = await sdk(seed_gw).chat.completions.create(
-        model="auto", messages=[{"role": "user", "content": PII_SAMPLES["EMAIL_ADDRESS"]}], stream=True
+        model="auto",
+        messages=[{"role": "user", "content": PII_SAMPLES["EMAIL_ADDRESS"]}],
+        stream=True,
     )
     chunks = [c async for c in stream]
     facts = chunks[-1].model_extra["openclaw"]  # type: ignore[index]
@@ -173,7 +184,10 @@ models:
                 model="auto", messages=[{"role": "user", "content": PII_SAMPLES["US_SSN"]}]
             )
         assert info.value.status_code == 503
-        assert "sensitive model" in info.value.message and "not sent to a remote model" in info.value.message
+        assert (
+            "sensitive model" in info.value.message
+            and "not sent to a remote model" in info.value.message
+        )
         assert anthropic_upstream.chat_requests() == []  # never fell back to the remote model
         rec = served.audit()[0]
         assert rec["status"] == 503
@@ -201,7 +215,11 @@ async def test_remote_sensitive_model_allowed_when_policy_says_so(openclaw_home:
 
 async def test_missing_sensitive_alias_is_refused_at_load(openclaw_home: Path) -> None:
     with pytest.raises(ConfigError, match=r"'sensitive' is not in models\.yaml"):
-        await serve_gateway(openclaw_home, models="models:\n  general: {provider: mock, model: m}\n", policies=SEED_POLICIES)
+        await serve_gateway(
+            openclaw_home,
+            models="models:\n  general: {provider: mock, model: m}\n",
+            policies=SEED_POLICIES,
+        )
 
 
 SHADOW = """\
@@ -219,12 +237,16 @@ policies:
 """
 
 
-async def test_shadow_mode_records_would_apply_without_changing_the_request(openclaw_home: Path) -> None:
+async def test_shadow_mode_records_would_apply_without_changing_the_request(
+    openclaw_home: Path,
+) -> None:
     served = await serve_gateway(openclaw_home, policies=SHADOW)
     try:
         raw = await sdk(served).chat.completions.with_raw_response.create(
             model="general",
-            messages=[{"role": "user", "content": "password = hunter2, mail me at a.b@example.com"}],
+            messages=[
+                {"role": "user", "content": "password = hunter2, mail me at a.b@example.com"}
+            ],
         )
         assert raw.headers["x-openclaw-model"] == "general"  # not rerouted
         assert "x-openclaw-draft" not in raw.headers
@@ -252,21 +274,27 @@ policies:
     try:
         client = sdk(served)
         r1 = await client.chat.completions.with_raw_response.create(
-            model="general", messages=[{"role": "user", "content": "salary?"}],
+            model="general",
+            messages=[{"role": "user", "content": "salary?"}],
             extra_headers={"X-OpenClaw-Service": "billing"},
         )
         assert r1.headers["x-openclaw-draft"] == "true"
         r2 = await client.chat.completions.with_raw_response.create(
-            model="general", messages=[{"role": "user", "content": "salary?"}],
+            model="general",
+            messages=[{"role": "user", "content": "salary?"}],
             extra_headers={"X-OpenClaw-Service": "search"},
         )
         assert "x-openclaw-draft" not in r2.headers
         with pytest.raises(openai.PermissionDeniedError) as info:
             await client.chat.completions.create(
-                model="general", messages=[{"role": "user", "content": "what is my salary"}],
+                model="general",
+                messages=[{"role": "user", "content": "what is my salary"}],
                 extra_headers={"X-OpenClaw-Task": "hr_review"},
             )
-        assert info.value.code == "policy_violation" and "salary questions go to HR" in info.value.message
+        assert (
+            info.value.code == "policy_violation"
+            and "salary questions go to HR" in info.value.message
+        )
         policies_seen = [[d["policy"] for d in r["policies"]] for r in served.audit()]
         assert policies_seen[1] == []  # neither policy applies to service=search without the task
     finally:
@@ -295,9 +323,13 @@ async def test_draft_label_prefix_and_tool_calls_are_proposals(openclaw_home: Pa
     served = await serve_gateway(openclaw_home, policies=pol)
     try:
         client = sdk(served)
-        r = await client.chat.completions.create(model="general", messages=[{"role": "user", "content": "hi"}])
+        r = await client.chat.completions.create(
+            model="general", messages=[{"role": "user", "content": "hi"}]
+        )
         assert (r.choices[0].message.content or "").startswith("[DRAFT] ")
-        r = await client.chat.completions.create(model="general", messages=[{"role": "user", "content": "mock:tool"}])
+        r = await client.chat.completions.create(
+            model="general", messages=[{"role": "user", "content": "mock:tool"}]
+        )
         call = r.choices[0].message.tool_calls[0]  # type: ignore[index]
         assert call.model_extra["proposal"] is True  # type: ignore[index]
         stream = await client.chat.completions.create(
@@ -313,7 +345,9 @@ async def test_audit_content_modes(openclaw_home: Path) -> None:
     pol = "policies:\n  - name: a\n    rule: log_all_requests_and_responses\n    params: {content: hashes}\n"
     served = await serve_gateway(openclaw_home, policies=pol)
     try:
-        await sdk(served).chat.completions.create(model="general", messages=[{"role": "user", "content": "hello"}])
+        await sdk(served).chat.completions.create(
+            model="general", messages=[{"role": "user", "content": "hello"}]
+        )
         content = served.audit()[0]["content"]
         assert content["mode"] == "hashes" and len(content["messages"][0]["content"]) == 64
         assert "hello" not in json.dumps(content)
@@ -334,7 +368,9 @@ async def test_audit_write_failure_fails_closed_before_upstream(
             audit_path.unlink()
         audit_path.mkdir()  # the audit log cannot be opened for writing, even as root
         with pytest.raises(openai.APIStatusError) as info:
-            await sdk(served).chat.completions.create(model="general", messages=[{"role": "user", "content": "x"}])
+            await sdk(served).chat.completions.create(
+                model="general", messages=[{"role": "user", "content": "x"}]
+            )
         assert info.value.status_code == 503 and info.value.code == "audit_unavailable"
         assert openai_upstream.chat_requests() == []  # nothing went upstream
     finally:
@@ -354,9 +390,13 @@ async def test_redact_pii_round_trip(openclaw_home: Path, openai_upstream: OpenA
         )
         sent = openai_upstream.chat_requests()[0].json["messages"][0]["content"]
         assert email not in sent and "<EMAIL_ADDRESS_1>" in sent  # the remote model never sees it
-        assert email in (r.choices[0].message.content or "")  # the client gets it back (the fake echoes)
+        assert email in (
+            r.choices[0].message.content or ""
+        )  # the client gets it back (the fake echoes)
         stream = await client.chat.completions.create(
-            model="general", messages=[{"role": "user", "content": f"Write to {email} today"}], stream=True
+            model="general",
+            messages=[{"role": "user", "content": f"Write to {email} today"}],
+            stream=True,
         )
         text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
         assert email in text and "<EMAIL_ADDRESS" not in text
@@ -377,7 +417,9 @@ async def test_custom_rule_from_examples(openclaw_home: Path) -> None:
             await client.chat.completions.create(
                 model="general", messages=[{"role": "user", "content": "status of Bluebird?"}]
             )
-        ok = await client.chat.completions.create(model="general", messages=[{"role": "user", "content": "hello"}])
+        ok = await client.chat.completions.create(
+            model="general", messages=[{"role": "user", "content": "hello"}]
+        )
         assert ok.choices[0].message.content
     finally:
         await served.close()
@@ -395,7 +437,9 @@ async def test_bad_params_fail_at_load_naming_the_policy(openclaw_home: Path) ->
         await serve_gateway(openclaw_home, policies=pol)
 
 
-async def test_crashing_rule_fails_closed(openclaw_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_crashing_rule_fails_closed(
+    openclaw_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     served = await serve_gateway(openclaw_home, policies=SEED_POLICIES)
     try:
         stage = served.state.gateway.stages[0]
@@ -404,10 +448,14 @@ async def test_crashing_rule_fails_closed(openclaw_home: Path, monkeypatch: pyte
             raise RuntimeError("bug")
 
         monkeypatch.setattr(stage.rules[1], "evaluate", boom)  # type: ignore[attr-defined]
-        async with aiohttp.ClientSession() as s, s.post(
-            f"{served.url}/chat/completions", headers=served.auth,
-            json={"messages": [{"role": "user", "content": "x"}]},
-        ) as r:
+        async with (
+            aiohttp.ClientSession() as s,
+            s.post(
+                f"{served.url}/chat/completions",
+                headers=served.auth,
+                json={"messages": [{"role": "user", "content": "x"}]},
+            ) as r,
+        ):
             assert r.status == 503
             assert (await r.json())["error"]["code"] == "policy_error"
     finally:

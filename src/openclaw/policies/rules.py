@@ -52,7 +52,12 @@ def pii_engine(gateway: Any, entities: list[str] | None, threshold: float | None
     from openclaw.policies.pii import PiiEngine
 
     settings = gateway.config.policies.pii
-    key = (tuple(entities) if entities else None, threshold, settings.spacy_model, settings.language)
+    key = (
+        tuple(entities) if entities else None,
+        threshold,
+        settings.spacy_model,
+        settings.language,
+    )
     eng = _ENGINES.get(key)
     if eng is None:
         kw: dict[str, Any] = {"spacy_model": settings.spacy_model, "language": settings.language}
