@@ -21,6 +21,9 @@ COMMANDS: list[str] = [
     "config",
     "policy",
     "audit",
+    "onboard",
+    "doctor",
+    "logs",
 ]
 
 
