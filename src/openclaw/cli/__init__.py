@@ -24,6 +24,9 @@ COMMANDS: list[str] = [
     "onboard",
     "doctor",
     "logs",
+    "channels",
+    "chat",
+    "ask",
 ]
 
 
