@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from channel_helpers import gateway, manager, running, slack_yaml, wait_until
 from fake_slack import APP_TOKEN, BOT_TOKEN, FakeSlack, envelope, mention, slash
 
@@ -131,15 +132,42 @@ async def test_slash_ask_answers_through_the_response_url_as_a_draft(
         assert rec["task"] == "drafting"
 
 
-async def test_slash_skill_says_plainly_when_skills_are_not_available(
+async def test_slash_skill_runs_a_skill_and_answers_with_its_outputs_as_a_draft(
     openclaw_home: Path, fake_slack: FakeSlack, slack_env: None
 ) -> None:
+    scaffold = pytest.importorskip(
+        "openclaw.skills.scaffold", reason="the skills package is not part of this build"
+    )
+    scaffold.create_skill("word-stats", openclaw_home / "skills")
     async with gateway(openclaw_home, slack_yaml(fake_slack)) as gw:
         await running(gw, NAME)
-        cmd = slash("skill summarize_pr url=https://example.com/pr/1", fake_slack.response_url())
+        cmd = slash('skill word-stats "text=alpha beta gamma"', fake_slack.response_url())
         await fake_slack.send_envelope(envelope("slash_commands", cmd, "env-k"))
         ack = await fake_slack.wait_ack("env-k")
-        assert ack["payload"]["text"] == "Skills are not available in this OpenClaw version yet."
+        assert ack["payload"]["text"] == "Running skill `word-stats`..."
+        await fake_slack.wait_for(lambda: bool(fake_slack.responses))
+        resp = fake_slack.responses[0]
+        assert "*word_count*: 3" in sections(resp)
+        assert "*summary*" in sections(resp)
+        assert any("Draft: review before acting" in c for c in contexts(resp))
+        (rec,) = [r for r in gw.audit() if r.get("channel") == NAME]
+        assert rec["service"] == f"slack:{NAME}" and rec["skill"]["name"] == "word-stats"
+        assert rec["model"] == "general"
+
+        cmd = slash(
+            'skill word-stats "text=write to jane.doe@example.com"', fake_slack.response_url()
+        )
+        await fake_slack.send_envelope(envelope("slash_commands", cmd, "env-k2"))
+        await fake_slack.wait_for(lambda: len(fake_slack.responses) == 2)
+        assert any(
+            "because PII was found (EMAIL_ADDRESS)" in c for c in contexts(fake_slack.responses[1])
+        )
+
+        cmd = slash("skill no-such-skill", fake_slack.response_url())
+        await fake_slack.send_envelope(envelope("slash_commands", cmd, "env-k3"))
+        await fake_slack.wait_for(lambda: len(fake_slack.responses) == 3)
+        text = fake_slack.responses[2]["text"]
+        assert text.startswith("OpenClaw could not answer: no skill named 'no-such-skill'")
 
 
 async def test_slash_command_from_outside_the_allowlist_is_refused(

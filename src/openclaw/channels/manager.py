@@ -127,6 +127,9 @@ class ChannelManager:
     # -- what the terminal does, as seen by the daemon ---------------------------------------
     def _on_exchange(self, ex: Exchange) -> None:
         ch = self.channels.get(ex.channel or "")
+        remember = getattr(ch, "remember", None)
+        if remember is not None:
+            remember(ex)
         if isinstance(ch, TerminalChannel):
             ch.touch()
             if ex.error is not None:

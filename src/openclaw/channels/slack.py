@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
     from openclaw.config.schema import SlackChannel
+    from openclaw.pipeline.exchange import Exchange
 
 SLACK_API = "https://slack.com/api/"
 SLASH_COMMAND = "/openclaw"
@@ -87,6 +88,7 @@ class SlackBot(Channel):
         self._verifier: SignatureVerifier | None = None
         self._task: asyncio.Task[None] | None = None
         self._seen: OrderedDict[str, None] = OrderedDict()
+        self._facts: OrderedDict[str, dict[str, Any]] = OrderedDict()  # request id -> routing
         # slack_sdk and bolt log here (and bolt's own loggers copy its filter).
         self.slack_log = logging.getLogger(f"openclaw.channels.slack.{self.name}")
 
@@ -309,6 +311,19 @@ class SlackBot(Channel):
         return await gw.chat(
             body, service=f"slack:{self.name}", channel=self.name, task=task or cfg.default_task
         )
+
+    def remember(self, ex: Exchange) -> None:
+        """Keep how a request of this channel was routed (for skill replies' PII note)."""
+        self._facts[ex.request_id] = {
+            "model": ex.alias,
+            "fallback_from": ex.fallback_from,
+            "policies": [d.to_dict() for d in ex.decisions],
+        }
+        while len(self._facts) > 200:
+            self._facts.popitem(last=False)
+
+    def facts_for(self, request_id: str) -> dict[str, Any]:
+        return dict(self._facts.get(request_id, {}))
 
     def report(self, exc: BaseException) -> None:
         """Record a failed answer: the sentence for status, the traceback only for bugs."""

@@ -5,23 +5,26 @@ answer in the ack itself; ``ask`` and ``skill`` acknowledge at once and post the
 through the command's ``response_url`` when the gateway is done. Answers are ephemeral (only
 the person who asked sees them) and go back only to the channel the command came from.
 
-Skills run once the skills package registers a runner with :func:`set_skill_runner`
-(``async run(gateway, name, inputs, *, service, channel) -> chat.completion dict``); until
-then ``skill`` says that skills are not available.
+``skill <name> k=v ...`` runs a skill from ``openclaw.skills`` exactly as ``POST
+/v1/skills/{name}/run`` does (inputs given as text are converted to their declared types), as
+service ``slack:<channel>``; its outputs come back as a draft, with the PII note when the
+skill's model step was sent to the local model. Without the skills package it says so.
 """
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
+import json
 import shlex
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from openclaw.channels.slack_format import error_sentence, escape, reply_blocks
 
 if TYPE_CHECKING:
     from openclaw.channels.slack import SlackBot
-    from openclaw.pipeline.gateway import Gateway
 
 USAGE = (
     "Usage: `/openclaw status` · `/openclaw models` · `/openclaw ask <question>` · "
@@ -29,21 +32,8 @@ USAGE = (
 )
 
 
-class SkillRunner(Protocol):
-    def __call__(
-        self, gateway: Gateway, name: str, inputs: dict[str, str], *, service: str, channel: str
-    ) -> Awaitable[dict[str, Any]]: ...
-
-
-_skill_runner: SkillRunner | None = None
-
 Ack = Callable[..., Awaitable[None]]
 Respond = Callable[..., Awaitable[Any]]
-
-
-def set_skill_runner(runner: SkillRunner | None) -> None:
-    global _skill_runner
-    _skill_runner = runner
 
 
 def status_text(bot: SlackBot) -> str:
@@ -128,17 +118,11 @@ async def handle_command(
         except ValueError as exc:
             await ack(text=escape(f"Could not read the skill command: {exc}."))
             return
-        runner = _skill_runner
-        if runner is None:
-            await ack(text="Skills are not available in this OpenClaw version yet.")
+        if not skills_available():
+            await ack(text="Skills are not available in this OpenClaw version.")
             return
         await ack(text=f"Running skill `{escape(name)}`...")
-        gw = bot.app_state.gateway
-        await _answer(
-            bot,
-            respond,
-            lambda: runner(gw, name, inputs, service=f"slack:{bot.name}", channel=bot.name),
-        )
+        await _answer(bot, respond, lambda: run_skill(bot, name, inputs))
     else:
         await ack(text=USAGE)
 
@@ -154,3 +138,33 @@ async def _answer(
         return
     text, blocks = reply_blocks(resp)
     await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+
+def skills_available() -> bool:
+    return importlib.util.find_spec("openclaw.skills.runner") is not None
+
+
+async def run_skill(bot: SlackBot, name: str, inputs: dict[str, str]) -> dict[str, Any]:
+    """Run a skill for this channel; the result is shaped like a chat answer for the reply."""
+    from openclaw.skills.discovery import find_skill
+    from openclaw.skills.env import Secrets
+    from openclaw.skills.runner import SkillRunner
+
+    st = bot.app_state
+    gw = st.gateway
+    skill = await asyncio.to_thread(find_skill, st.home, name)
+    runner = SkillRunner(
+        gw,
+        secrets=Secrets.of(gw.config, token=st.token),
+        service=f"slack:{bot.name}",
+        channel=bot.name,
+    )
+    result = await runner.run(skill, inputs, text_inputs=True)
+    lines = []
+    for key, value in result.outputs.items():
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        lines.append(f"**{key}**: {shown}" if "\n" not in shown else f"**{key}**\n{shown}")
+    facts = bot.facts_for(result.request_id) if result.request_id else {}
+    facts.setdefault("model", result.model)
+    text = "\n".join(lines) or f"Skill {name} finished with no outputs."
+    return {"choices": [{"message": {"role": "assistant", "content": text}}], "openclaw": facts}
