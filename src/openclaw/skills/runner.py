@@ -1,0 +1,294 @@
+"""Running a skill: validate the inputs, run the steps, ask the model, build the outputs.
+
+    inputs --validate--> steps (in order, each a subprocess) --> prompt --gateway.chat-->
+        answer --``from``--> outputs (type-checked)
+
+Inputs are checked against the declared types before anything runs (400 on a mismatch,
+naming every bad input). The model step is an ordinary request through the full gateway
+pipeline (policies, PII routing, drafts, audit), as service ``skills`` unless the caller says
+otherwise; ``skill={"name", "version", "inputs"}`` goes with it, so the audit record names the
+skill and version, and the PII policy scans the inputs as well as the rendered prompt.
+Routing is the skill's ``model`` alias, or ``task`` against ``use_for``, else the default.
+
+When an output is read from a key of the answer (``answer.KEY``), the request asks for JSON
+(``response_format: json_object``, the form every adapter maps) and the prompt gets one
+closing paragraph listing the keys and their types, since not every provider enforces a
+schema. The answer is parsed leniently (a Markdown code fence around it is tolerated) and the
+draft label, if a policy adds one, is removed before parsing.
+
+``lenient_model`` (used by ``skill test`` against the mock provider, which cannot know a
+skill's JSON keys) records missing answer keys in :attr:`SkillResult.unchecked` instead of
+failing; everything else is checked as usual.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from openclaw.errors import InvalidRequest
+from openclaw.skills.discovery import Skill
+from openclaw.skills.env import Secrets, step_env
+from openclaw.skills.errors import SkillIneligible, SkillInputError, SkillInvalid, SkillOutputError
+from openclaw.skills.steps import StepOutput, command_for, run_process
+from openclaw.skills.template import TemplateError, lookup_in, render, render_arg
+from openclaw.skills.values import TEXT_TYPES, from_text, problem
+
+if TYPE_CHECKING:
+    from openclaw.pipeline.gateway import Gateway
+    from openclaw.skills.spec import InputSpec
+
+DEFAULT_SERVICE = "skills"
+_FENCE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n(.*?)\n\s*```\s*$", re.DOTALL)
+
+
+@dataclass
+class SkillResult:
+    skill: str
+    version: str
+    outputs: dict[str, Any]
+    draft: bool = False
+    request_id: str | None = None
+    model: str | None = None  # the alias that answered
+    provider: str | None = None
+    answer: str | None = None
+    steps: dict[str, StepOutput] = field(default_factory=dict)
+    unchecked: list[str] = field(default_factory=list)
+
+    def to_api(self) -> dict[str, Any]:
+        return {"outputs": self.outputs, "draft": self.draft, "request_id": self.request_id}
+
+
+def validate_inputs(specs: list[InputSpec], raw: Any, *, text: bool = False) -> dict[str, Any]:
+    """Declared inputs, typed and defaulted. ``text``: values are strings from a command line."""
+    if not isinstance(raw, dict):
+        raise SkillInputError("'inputs' must be a JSON object", param="inputs")
+    problems: list[tuple[str, str]] = []
+    known = {s.name for s in specs}
+    for key in raw:
+        if key not in known:
+            problems.append((key, f"unknown input (inputs: {', '.join(sorted(known)) or 'none'})"))
+    out: dict[str, Any] = {}
+    for spec in specs:
+        if spec.name not in raw or raw[spec.name] is None:
+            if spec.required:
+                problems.append((spec.name, f"required {spec.type} is missing"))
+            else:
+                out[spec.name] = spec.default
+            continue
+        value = raw[spec.name]
+        if text and isinstance(value, str):
+            try:
+                value = from_text(value, spec.type)
+            except ValueError as exc:
+                problems.append((spec.name, str(exc)))
+                continue
+        why = problem(value, spec.type)
+        if why:
+            problems.append((spec.name, why))
+        else:
+            out[spec.name] = value
+    if problems:
+        message = "; ".join(f"inputs.{name}: {why}" for name, why in problems)
+        raise SkillInputError(message, param=f"inputs.{problems[0][0]}")
+    return out
+
+
+def parse_answer_json(text: str) -> Any:
+    from openclaw.policies.rules import DRAFT_LABEL
+
+    body = text[len(DRAFT_LABEL) :] if text.startswith(DRAFT_LABEL) else text
+    m = _FENCE.match(body)
+    if m:
+        body = m.group(1)
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError:
+        start, end = body.find("{"), body.rfind("}")
+        if 0 <= start < end:
+            try:
+                return json.loads(body[start : end + 1])
+            except json.JSONDecodeError:
+                pass
+    return None
+
+
+def json_instruction(skill: Skill) -> str:
+    types = {o.name: o.type for o in skill.meta.outputs}
+    lines = [
+        "",
+        "",
+        "Reply with one JSON object and nothing else. Its keys:",
+    ]
+    for key in skill.plan.json_keys:
+        kind = types[key]
+        shown = "string (Markdown)" if kind == "markdown" else kind
+        lines.append(f'- "{key}": {shown}')
+    return "\n".join(lines)
+
+
+class SkillRunner:
+    """Runs skills for one caller: the daemon (its gateway) or the CLI (an in-process one)."""
+
+    def __init__(
+        self,
+        gateway: Gateway | None,
+        *,
+        secrets: Secrets | None = None,
+        service: str = DEFAULT_SERVICE,
+        channel: str | None = None,
+        lenient_model: bool = False,
+    ) -> None:
+        self.gateway = gateway
+        self.secrets = secrets or Secrets.of(gateway.config if gateway else None)
+        self.service = service
+        self.channel = channel
+        self.lenient_model = lenient_model
+
+    async def run(self, skill: Skill, raw_inputs: Any, *, text_inputs: bool = False) -> SkillResult:
+        if not skill.valid:
+            raise SkillInvalid(
+                f"skill '{skill.name}' does not lint:\n" + "\n".join(skill.problems),
+            )
+        if skill.reasons:
+            raise SkillIneligible(
+                f"skill '{skill.name}' cannot run on this machine: {'; '.join(skill.reasons)}"
+            )
+        inputs = validate_inputs(skill.meta.inputs, raw_inputs, text=text_inputs)
+        assert skill.front is not None
+        result = SkillResult(skill=skill.name, version=skill.front.version, outputs={})
+        context: dict[str, Any] = {
+            "inputs": inputs,
+            "steps": result.steps,
+            "skill": {"name": skill.name, "version": skill.front.version},
+        }
+        resolve = lookup_in(context)
+        with tempfile.TemporaryDirectory(prefix=f"openclaw-skill-{skill.name}-") as tmp:
+            workdir = Path(tmp)
+            inputs_file = workdir / "inputs.json"
+            inputs_file.write_text(json.dumps(inputs, ensure_ascii=False), encoding="utf-8")
+            meta = skill.meta
+            env = step_env(
+                declared=[*meta.requires.env, *meta.requires.optionalEnv],
+                secrets=self.secrets,
+                inputs=inputs,
+                workdir=workdir,
+                extra={
+                    "OPENCLAW_SKILL_NAME": skill.name,
+                    "OPENCLAW_SKILL_VERSION": skill.front.version,
+                    "OPENCLAW_SKILL_DIR": str(skill.path),
+                    "OPENCLAW_INPUTS": str(inputs_file),
+                },
+            )
+            for step in meta.steps:
+                try:
+                    args = [a for arg in step.args for a in render_arg(arg, resolve)]
+                    stdin = render(step.stdin, resolve) if step.stdin is not None else None
+                except TemplateError as exc:
+                    raise SkillOutputError(f"step '{step.name}': {exc.message}") from None
+                result.steps[step.name] = await run_process(
+                    step.name,
+                    command_for(skill.path / step.run, args),
+                    cwd=workdir,
+                    env=env,
+                    stdin=stdin,
+                    timeout=step.timeout,
+                    max_output=step.max_output_bytes,
+                )
+        answer: Any = None
+        if skill.plan.prompt is not None:
+            answer = await self._ask_model(skill, inputs, resolve, result)
+        self._outputs(skill, resolve, answer, result)
+        return result
+
+    async def _ask_model(
+        self, skill: Skill, inputs: dict[str, Any], resolve: Any, result: SkillResult
+    ) -> Any:
+        if self.gateway is None:
+            raise InvalidRequest(f"skill '{skill.name}' has a model step but no gateway was given")
+        meta = skill.meta
+        assert skill.plan.prompt is not None and skill.front is not None
+        try:
+            prompt = render(skill.plan.prompt, resolve)
+            system = render(meta.system, resolve) if meta.system is not None else None
+        except TemplateError as exc:
+            raise SkillOutputError(f"prompt: {exc.message}") from None
+        json_mode = bool(skill.plan.json_keys)
+        if json_mode:
+            prompt += json_instruction(skill)
+        messages = [{"role": "system", "content": system}] if system else []
+        messages.append({"role": "user", "content": prompt})
+        body: dict[str, Any] = {"model": meta.model or "auto", "messages": messages}
+        if json_mode:
+            body["response_format"] = {"type": "json_object"}
+        if meta.max_tokens is not None:
+            body["max_tokens"] = meta.max_tokens
+        if meta.temperature is not None:
+            body["temperature"] = meta.temperature
+        resp = await self.gateway.chat(
+            body,
+            service=self.service,
+            channel=self.channel,
+            task=meta.task,
+            skill={"name": skill.name, "version": skill.front.version, "inputs": inputs},
+        )
+        facts = resp.get("openclaw") or {}
+        result.draft = bool(facts.get("draft"))
+        result.request_id = facts.get("request_id")
+        result.model = facts.get("model")
+        result.provider = facts.get("provider")
+        choice = (resp.get("choices") or [{}])[0]
+        content = (choice.get("message") or {}).get("content")
+        text = content if isinstance(content, str) else ""
+        result.answer = text
+        if not json_mode:
+            return text
+        parsed = parse_answer_json(text)
+        if not isinstance(parsed, dict):
+            if self.lenient_model:
+                result.unchecked.append("answer (not a JSON object)")
+                return {}
+            raise SkillOutputError(
+                f"skill '{skill.name}': the model was asked for a JSON object and answered "
+                f"something else ({len(text)} characters)"
+            )
+        return parsed
+
+    def _outputs(self, skill: Skill, resolve: Any, answer: Any, result: SkillResult) -> None:
+        for out in skill.meta.outputs:
+            src = skill.plan.sources[out.name]
+            parts = tuple(src.split("."))
+            where = f"output '{out.name}' (from {src})"
+            if parts[0] == "answer":
+                if len(parts) == 1:
+                    value: Any = answer if isinstance(answer, str) else json.dumps(answer)
+                else:
+                    if not isinstance(answer, dict) or parts[1] not in answer:
+                        if self.lenient_model:
+                            result.unchecked.append(out.name)
+                            continue
+                        raise SkillOutputError(
+                            f"{where}: the model's JSON answer has no '{parts[1]}'"
+                        )
+                    value = answer[parts[1]]
+            else:
+                try:
+                    value = resolve(parts)
+                except KeyError:
+                    raise SkillOutputError(f"{where}: there is no such value") from None
+            is_text = (parts[0] == "answer" and len(parts) == 1) or parts[-1] == "stdout"
+            if is_text and isinstance(value, str) and out.type not in TEXT_TYPES:
+                try:
+                    value = from_text(value, out.type)
+                except ValueError as exc:
+                    raise SkillOutputError(f"{where}: {exc}") from None
+            elif is_text and out.type == "markdown" and isinstance(value, str):
+                value = value.rstrip("\n")
+            why = problem(value, out.type)
+            if why:
+                raise SkillOutputError(f"{where}: {why}")
+            result.outputs[out.name] = value
