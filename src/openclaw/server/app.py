@@ -131,6 +131,7 @@ def create_app(state: AppState) -> web.Application:
     app.router.add_get("/v1/models", list_models)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/v1/openclaw/status", status)
+    import openclaw.observability.routes  # noqa: F401  (metrics + dashboard hook)
     for hook in ROUTE_HOOKS:
         hook(app, state)
     return app
