@@ -24,6 +24,7 @@ COMMANDS: list[str] = [
     "onboard",
     "doctor",
     "logs",
+    "skill",
     "dashboard",
     "channels",
     "chat",

@@ -132,6 +132,7 @@ def create_app(state: AppState) -> web.Application:
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/v1/openclaw/status", status)
     import openclaw.observability.routes  # noqa: F401  (metrics + dashboard hook)
+    import openclaw.skills.api  # noqa: F401  (skills routes hook)
     for hook in ROUTE_HOOKS:
         hook(app, state)
     return app
