@@ -1,12 +1,19 @@
-"""The prefilter never changes a result: generated texts, analysed with and without it."""
+"""The shortcuts never change a result: generated texts, analysed with and without them.
+
+Two shortcuts: the engine's prefilter (skip presidio when no recognizer can match) and the
+windowed phone recognizer (run python-phonenumbers only where a number can be).
+"""
 
 from __future__ import annotations
 
 import random
 
 import pytest
+from phonenumbers.phonenumberutil import _VALID_PUNCTUATION
+from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
 from openclaw.policies.pii import DEFAULT_ENTITIES, SUPPORTED_ENTITIES, PiiEngine
+from openclaw.policies.pii.phone import _RUN, WindowedPhoneRecognizer, min_digits
 from openclaw.policies.pii.recognizers import NER_ENTITIES, prefilter_for
 
 PREFILTERABLE = tuple(sorted(e for e in SUPPORTED_ENTITIES if prefilter_for((e,)) is not None))
@@ -177,3 +184,80 @@ def test_prefilter_skips_text_without_digits_or_at_signs() -> None:
     assert pattern.search("A plain question about refactoring: where should it start?") is None
     for text in ("room 12", "a@b", "fe80::", "ab:cd"):
         assert pattern.search(text) is not None, text
+
+
+# ------------------------------------------------------------------ phone windows
+
+_NUMBERS = (
+    "+1 212-555-0123",
+    "030 1234567",
+    "+49 30 901820",
+    "(212) 555-0123 ext. 45",
+    "1640",
+    "01640",
+    "+44 20 7946 0958",
+    "020 7946 0958",
+    "98765 43210",
+    "2024-01-15 12:30",
+    "212.555.0123 x12",
+    "+33 1 42 68 53 00",
+    "011 44 20 7946 0958",
+    "+972 3-123-4567",
+    "(11) 98765-4321",
+    "212-555-0123 int 7",
+    "555-0123 anexo 3",
+    "+1 (212) 555 0123#",
+    "1/2/2024",
+    "5-7 (2001)",
+    "＋４９ ３０ ９０１８２０",
+    "4111 1111 1111 1111",
+)
+_PHONE_SEPARATORS = (" ", "-", ".", "(", ")", "/", "x", "X", "ー", "－", "\u00a0", "~", "+", "＋",
+                     "\n", ":", "%", "$", "€", ",", ";", "#", "\t")  # fmt: skip
+_PHONE_WORDS = ("call", "ext", "ext.", "extension", "int", "INT", "anexo", "x", "xx", "phone",
+                "abc", "is", "Tel", "on", "at", "me", "é", "ñu", "intake")  # fmt: skip
+
+
+def phone_texts(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+
+    def fragment() -> str:
+        roll = rng.random()
+        if roll < 0.3:
+            return _run(rng, "0123456789", 6)
+        if roll < 0.55:
+            return rng.choice(_PHONE_SEPARATORS)
+        if roll < 0.8:
+            return rng.choice(_PHONE_WORDS)
+        return rng.choice(_NUMBERS)
+
+    return ["".join(fragment() for _ in range(rng.randint(1, 30))) for _ in range(count)]
+
+
+def test_phone_windows_never_change_a_result() -> None:
+    stock, windowed = PhoneRecognizer(), WindowedPhoneRecognizer()
+
+    def spans(recognizer: PhoneRecognizer, text: str) -> list[tuple[int, int, float]]:
+        return sorted((r.start, r.end, r.score) for r in recognizer.analyze(text, ["PHONE_NUMBER"]))
+
+    texts = phone_texts(seed=11, count=800)
+    found = 0
+    for text in texts:
+        expected = spans(stock, text)
+        assert spans(windowed, text) == expected, text
+        found += bool(expected)
+    assert found > len(texts) // 4
+
+
+def test_run_gaps_cover_phone_punctuation() -> None:
+    # Every character phonenumbers may put between digit blocks must also join a run here.
+    for char in _VALID_PUNCTUATION + _VALID_PUNCTUATION.upper():
+        assert _RUN.fullmatch(f"1{char}2"), repr(char)
+
+
+def test_shortest_valid_numbers_have_the_minimum_digits() -> None:
+    # DE has valid four-digit national numbers; everyone else needs the international six.
+    assert min_digits("DE") == 4
+    assert {min_digits(r) for r in ("US", "GB", "FR", "IL", "IN", "CA", "BR")} == {6}
+    text = "ruf 1640 an"
+    assert [text[r.start : r.end] for r in WindowedPhoneRecognizer().analyze(text, [])] == ["1640"]

@@ -4,10 +4,12 @@
   prefilter, worker thread).
 - :mod:`.recognizers`: which presidio recognizers run for which entity, and the prefilter's
   necessary conditions.
+- :mod:`.phone`: presidio's phone recognizer, given only the windows that can hold a number.
 - :mod:`.nlp`: NLP engines that never download: a lazy tokenizer for pattern-only mode and a
   trimmed spaCy pipeline for names and places.
 - :mod:`.findings`: :class:`Finding`, merging overlapping spans, one-way redaction.
 - :mod:`.pseudonymize`: reversible placeholders for ``redact_pii``, including streamed answers.
+- :mod:`.bench`: ``python -m openclaw.policies.pii.bench`` measures start-up and latency.
 """
 
 from openclaw.policies.pii.engine import DEFAULT_SCORE_THRESHOLD, PATTERN_ONLY, PiiEngine

@@ -53,7 +53,10 @@ def _stop_words(language: str) -> frozenset[str]:
 
 
 def _is_punct(word: str) -> bool:
-    return bool(word) and all(unicodedata.category(c).startswith("P") for c in word)
+    """spaCy's ``is_punct``: every character is Unicode punctuation (most words fail fast)."""
+    if not word or word[0].isalnum():
+        return False
+    return all(unicodedata.category(c).startswith("P") for c in word)
 
 
 class TokenizerNlpEngine(NlpEngine):

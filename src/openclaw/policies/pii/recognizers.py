@@ -6,7 +6,7 @@ recognizers we never want at run time (remote services, transformer NER, ``URL``
 ``DATE_TIME`` on every request) and because the prefilter below must know, per entity, what
 any match of that recognizer necessarily contains.
 
-Three recognizers are adjusted:
+Four recognizers are adjusted:
 
 - ``EMAIL_ADDRESS``: presidio validates the domain with ``tldextract.extract``, whose default
   extractor fetches the Public Suffix List from the internet on first use (and caches it under
@@ -16,6 +16,8 @@ Three recognizers are adjusted:
   slices ``xs[::2]`` and ``xs[1::3]`` are IPv6 addresses to it. Ours also requires an IPv6
   address to show at least three groups ("2001:db8::1"), which drops the slices together with
   "::1" and "fe80::1": loopback and link-local addresses identify nobody.
+- ``PHONE_NUMBER``: :class:`~openclaw.policies.pii.phone.WindowedPhoneRecognizer`, presidio's
+  recognizer run only on the parts of the text that can hold a number; same results.
 - ``PERSON``/``LOCATION``/``NRP``/``ORGANIZATION`` come from presidio's ``SpacyRecognizer``,
   which reads entities the spaCy pipeline already found; it is built only in spaCy mode.
 
@@ -60,6 +62,7 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from openclaw.errors import ConfigError
+from openclaw.policies.pii.phone import WindowedPhoneRecognizer
 
 # The default set: identifiers that are personal on their own and that presidio finds in
 # ordinary prose without flagging the prose itself. Left out on purpose, though supported:
@@ -123,7 +126,7 @@ class IpAddressRecognizer(IpRecognizer):
 
 _PATTERN_RECOGNIZERS: dict[str, Callable[..., EntityRecognizer]] = {
     "EMAIL_ADDRESS": OfflineEmailRecognizer,
-    "PHONE_NUMBER": PhoneRecognizer,
+    "PHONE_NUMBER": WindowedPhoneRecognizer,
     "CREDIT_CARD": CreditCardRecognizer,
     "IBAN_CODE": IbanRecognizer,
     "CRYPTO": CryptoRecognizer,
@@ -170,11 +173,19 @@ _NECESSARY: dict[str, tuple[str, str]] = {
 }
 
 
-def pattern_recognizers(entities: Collection[str], language: str) -> list[EntityRecognizer]:
-    """One presidio recognizer for each requested entity that a pattern can find."""
+def pattern_recognizers(
+    entities: Collection[str], language: str, *, windowed_phone: bool = True
+) -> list[EntityRecognizer]:
+    """One presidio recognizer for each requested entity that a pattern can find.
+
+    ``windowed_phone=False`` uses presidio's own phone recognizer, for comparisons.
+    """
+    table = dict(_PATTERN_RECOGNIZERS)
+    if not windowed_phone:
+        table["PHONE_NUMBER"] = PhoneRecognizer
     return [
         factory(supported_language=language)
-        for entity, factory in _PATTERN_RECOGNIZERS.items()
+        for entity, factory in table.items()
         if entity in entities
     ]
 
