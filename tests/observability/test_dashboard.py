@@ -30,6 +30,7 @@ models:
     provider: mock
     model: mock-local
 """
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
 @pytest.fixture
@@ -47,12 +48,12 @@ async def request(
     headers: dict[str, str] | None = None,
     json: Any = None,
 ) -> tuple[int, dict[str, str], str, list[str]]:
-    """(status, headers, body, Set-Cookie values); never follows redirects."""
+    """(status, headers, body, Set-Cookie values); never follows redirects. Asks for HTML
+    first, as a browser does, unless ``headers`` says otherwise."""
+    hdrs = {"Accept": BROWSER_ACCEPT, **(headers or {})}
     async with (
         aiohttp.ClientSession() as s,
-        s.request(
-            method, gw.base + path, headers=headers or {}, json=json, allow_redirects=False
-        ) as r,
+        s.request(method, gw.base + path, headers=hdrs, json=json, allow_redirects=False) as r,
     ):
         return r.status, dict(r.headers), await r.text(), r.headers.getall("Set-Cookie", [])
 
@@ -145,6 +146,16 @@ async def test_the_page_needs_a_session_not_the_token(gw: Served) -> None:
         status, h, body, _ = await request(gw, "GET", "/dashboard", headers=headers)
         assert status == 401 and h["Content-Type"].startswith("text/html")
         assert "openclaw dashboard" in body and "<script" not in body
+
+
+async def test_api_clients_get_openai_shaped_errors_instead_of_pages(gw: Served) -> None:
+    json_only = {"Accept": "application/json"}
+    status, _, body, _ = await request(gw, "GET", "/dashboard", headers=json_only)
+    assert status == 401 and '"code":"dashboard_session_required"' in body
+    link = await mint(gw)
+    await request(gw, "GET", link["path"])
+    status, _, body, _ = await request(gw, "GET", link["path"], headers=json_only)
+    assert status == 403 and '"code":"login_link_invalid"' in body
 
 
 class _Inventory(HTMLParser):

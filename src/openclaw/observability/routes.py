@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from openclaw.errors import AuthenticationError, InvalidRequest
+from openclaw.errors import AuthenticationError, InvalidRequest, PermissionDenied
 from openclaw.observability.feed import Entry, Feed
 from openclaw.observability.metrics import Metrics
 from openclaw.observability.sessions import COOKIE, DashboardSessions
@@ -108,6 +108,11 @@ NOT_SIGNED_IN = (
 )
 
 
+def wants_html(request: web.Request) -> bool:
+    """Browsers navigating ask for HTML; API clients (and the error-shape test) get JSON."""
+    return "text/html" in request.headers.get("Accept", "")
+
+
 def _session_ok(request: web.Request) -> bool:
     return request.app[SESSIONS].valid(request.cookies.get(COOKIE))
 
@@ -155,6 +160,12 @@ async def login(request: web.Request) -> web.StreamResponse:
     sessions = request.app[SESSIONS]
     session = sessions.redeem(request.query.get("t"))
     if session is None:
+        if not wants_html(request):
+            raise PermissionDenied(
+                "this dashboard login link has expired or was already used; "
+                "run 'openclaw dashboard' for a new one",
+                code="login_link_invalid",
+            )
         return html_page(
             "This login link cannot be used",
             "It has expired or was already used: links work once, for a minute. "
@@ -199,6 +210,8 @@ def _static_handler(files: dict[str, tuple[bytes, str]]) -> Callable[..., Any]:
 def _page_handler(files: dict[str, tuple[bytes, str]]) -> Callable[..., Any]:
     async def page(request: web.Request) -> web.Response:
         if not _session_ok(request):
+            if not wants_html(request):
+                _require_session(request)
             return html_page("Sign in to the OpenClaw dashboard", NOT_SIGNED_IN, 401)
         body, _ = files["dashboard.html"]
         resp = web.Response(body=body, content_type="text/html", charset="utf-8")
