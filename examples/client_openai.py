@@ -1,6 +1,6 @@
 """Call the gateway with the official OpenAI SDK: only base_url and api_key change.
 
-    OPENCLAW_HOME=~/.openclaw python examples/client_openai.py "Summarise: the build is green."
+OPENCLAW_HOME=~/.openclaw python examples/client_openai.py "Summarise: the build is green."
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ def main() -> None:
     )
     resp = raw.parse()
     print(resp.choices[0].message.content)
-    print(f"-- served by {raw.headers['x-openclaw-model']} via {raw.headers['x-openclaw-provider']}, "
-          f"draft={raw.headers.get('x-openclaw-draft', 'false')}")
+    print(
+        f"-- served by {raw.headers['x-openclaw-model']} via {raw.headers['x-openclaw-provider']}, "
+        f"draft={raw.headers.get('x-openclaw-draft', 'false')}"
+    )
 
 
 if __name__ == "__main__":

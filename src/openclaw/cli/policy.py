@@ -48,8 +48,12 @@ def list_(as_json: bool) -> None:
         table.add_column(col)
     for r in rows:
         table.add_row(
-            str(r["order"]), r["name"], r["rule"], r["mode"],
-            json.dumps(r["when"]) if r["when"] else "", json.dumps(r["params"]) if r["params"] else "",
+            str(r["order"]),
+            r["name"],
+            r["rule"],
+            r["mode"],
+            json.dumps(r["when"]) if r["when"] else "",
+            json.dumps(r["params"]) if r["params"] else "",
         )
     Console().print(table)
 
@@ -143,4 +147,6 @@ def check(text: str, service: str, task: str | None, model: str | None, as_json:
         con.print(f"[bold red]refused[/] with {r['status']} {r['code']}: {r['message']}")
     else:
         where = " (local only)" if result["local_only"] else ""
-        con.print(f"would be served by: [bold]{result['model']}[/]{where}; draft: {result['draft']}")
+        con.print(
+            f"would be served by: [bold]{result['model']}[/]{where}; draft: {result['draft']}"
+        )
