@@ -286,8 +286,8 @@ class SkillRunner:
                     value = from_text(value, out.type)
                 except ValueError as exc:
                     raise SkillOutputError(f"{where}: {exc}") from None
-            elif is_text and out.type == "markdown" and isinstance(value, str):
-                value = value.rstrip("\n")
+            elif is_text and isinstance(value, str):
+                value = value.rstrip("\n")  # as $(...) does: a script's last newline is not data
             why = problem(value, out.type)
             if why:
                 raise SkillOutputError(f"{where}: {why}")
