@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from benchmarks import report
-from benchmarks.run import Options, log, run
+from benchmarks.procs import log
+from benchmarks.run import Options, run
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 

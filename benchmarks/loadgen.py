@@ -63,7 +63,7 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     s = sorted(samples)
 
     def rank(p: float) -> float:
-        return s[max(0, math.ceil(p / 100 * len(s)) - 1)] * 1000
+        return s[max(0, math.ceil(p * len(s) / 100 - 1e-9) - 1)] * 1000
 
     return {
         "p50": rank(50),
@@ -72,6 +72,11 @@ def percentiles(samples: list[float]) -> dict[str, float]:
         "mean": sum(s) / len(s) * 1000,
         "max": s[-1] * 1000,
     }
+
+
+def rounded(d: dict[str, float] | None) -> dict[str, float]:
+    """Latency figures rounded for the report, NaNs (no samples) left out."""
+    return {k: round(v, 4) for k, v in (d or {}).items() if not math.isnan(v)}
 
 
 class _Conn(asyncio.Protocol):

@@ -13,12 +13,19 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+def log(msg: str) -> None:
+    """Progress goes to stderr, so stdout stays free for a caller's pipe."""
+    print(msg, file=sys.stderr, flush=True)
+
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 

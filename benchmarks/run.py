@@ -11,25 +11,24 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import platform
 import random
 import shutil
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from itertools import groupby
 from pathlib import Path
 
 from benchmarks import profile, wrk
-from benchmarks.loadgen import LoadResult
+from benchmarks.loadgen import LoadResult, rounded
 from benchmarks.payloads import PAYLOADS, Template, prompt_chars
+from benchmarks.procs import log
 from benchmarks.scenarios import Point, plan
+from benchmarks.soak import run_soak
 from benchmarks.systems import (
     GATEWAY_VARIANTS,
     Context,
@@ -60,10 +59,6 @@ class Options:
     install: bool = True
     profile: list[str] = field(default_factory=list)
     keep_work: bool = False
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 class Runner:
@@ -229,8 +224,8 @@ class Runner:
             "error_detail": res.error_detail,
             "duration_s": round(res.duration_s, 3),
             "rps": round(res.rps, 1),
-            "latency_ms": _round(res.latency_ms),
-            "ttft_ms": _round(res.ttft_ms) if res.ttft_ms else None,
+            "latency_ms": rounded(res.latency_ms),
+            "ttft_ms": rounded(res.ttft_ms) if res.ttft_ms else None,
             "cpu_s_per_1k": round((cpu1 - cpu0) / res.requests * 1000, 4) if res.requests else None,
             "rss_mb": round(rss / MB, 1),
             "upstream_busy": round((up1 - up0) / wall, 3) if wall > 0 else None,
@@ -312,102 +307,6 @@ class Runner:
             "upstream_busy": round(busy, 3),
         }
 
-    # -- soak -------------------------------------------------------------------------
-    def soak(self) -> dict[str, object]:
-        opts = self.opts
-        gw = Gateway(GATEWAY_VARIANTS["soak"])
-        log("starting the soak gateway...")
-        gw.start(self.ctx)
-        rss_fresh = gw.rss_after_start
-        template = template_for("clean-200", False)
-        samples: list[tuple[float, int]] = []
-        try:
-            warm = self.load(
-                gw,
-                template,
-                connections=32,
-                duration=opts.soak_warmup,
-                stream=False,
-                label="soak-warmup",
-            )
-            rss_start = gw.rss_bytes()
-            ids_dir = self.work / "soak-ids"
-            ids_dir.mkdir(parents=True, exist_ok=True)
-            cpu0 = gw.cpu_seconds()
-            with _sample_rss(gw, samples):
-                if self.wrk is not None:
-                    # wrk runs for a time, not a count: size it from the warm-up's rate.
-                    seconds = max(1.0, opts.soak_requests / max(warm.rps, 1.0))
-                    res = self.load(
-                        gw,
-                        template,
-                        connections=32,
-                        duration=seconds,
-                        stream=False,
-                        label="soak",
-                        ids_dir=ids_dir,
-                    )
-                else:
-                    res = self.load(
-                        gw,
-                        template,
-                        connections=32,
-                        duration=0,
-                        stream=False,
-                        label="soak",
-                        max_requests=opts.soak_requests,
-                        ids_dir=ids_dir,
-                    )
-            cpu = gw.cpu_seconds() - cpu0
-            rss_end = gw.rss_bytes()
-        finally:
-            gw.stop()  # graceful: the audit log is flushed and closed
-        ids = [
-            ln.strip()
-            for f in sorted(ids_dir.glob("ids-*.txt"))
-            for ln in f.read_text().splitlines()
-            if ln.strip()
-        ]
-        audit = _audit_summary(gw.audit_files())
-        seen = audit.pop("ids")
-        assert isinstance(seen, set)
-        unknown = sum(1 for i in ids if i == "?")
-        missing = [i for i in ids if i != "?" and i not in seen]
-        if not opts.keep_work:
-            for f in gw.audit_files():
-                f.unlink()
-        growth = (rss_end - rss_start) / rss_start if rss_start else None
-        log(
-            f"soak: {res.requests:,} requests at {res.rps:,.0f} req/s, RSS {rss_start / MB:.1f} -> "
-            f"{rss_end / MB:.1f} MB, audit records missing: {len(missing)}"
-        )
-        t_first = samples[0][0] if samples else 0.0
-        return {
-            "generator": res.generator,
-            "requests": res.requests,
-            "ok": res.ok,
-            "errors": res.errors,
-            "error_detail": res.error_detail,
-            "duration_s": round(res.duration_s, 2),
-            "rps": round(res.rps, 1),
-            "latency_ms": _round(res.latency_ms),
-            "cpu_s_per_1k": round(cpu / res.requests * 1000, 4) if res.requests else None,
-            "warmup_requests": warm.requests,
-            "rss_after_start_mb": round(rss_fresh / MB, 1),
-            "rss_start_mb": round(rss_start / MB, 1),
-            "rss_end_mb": round(rss_end / MB, 1),
-            "rss_growth": None if growth is None else round(growth, 4),
-            "rss_growth_from_fresh": round((rss_end - rss_fresh) / rss_fresh, 4)
-            if rss_fresh
-            else None,
-            "rss_samples_mb": [(round(t - t_first, 1), round(r / MB, 1)) for t, r in samples],
-            "client_ok_ids": len(ids),
-            "ids_unknown": unknown,
-            "audit_missing": len(missing),
-            "audit_missing_sample": missing[:5],
-            **audit,
-        }
-
     # -- the whole run ----------------------------------------------------------------
     def run(self) -> dict[str, object]:
         opts = self.opts
@@ -425,7 +324,7 @@ class Runner:
             self.run_points()
             if opts.only is None or "soak" in opts.only:
                 try:
-                    soak = self.soak()
+                    soak = run_soak(self)
                 except Exception as exc:
                     log(f"soak failed: {type(exc).__name__}: {exc}")
                     soak = {"error": f"{type(exc).__name__}: {exc}"}
@@ -479,10 +378,6 @@ def run(opts: Options) -> dict[str, object]:
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _round(d: dict[str, float] | None) -> dict[str, float]:
-    return {k: round(v, 4) for k, v in (d or {}).items() if not math.isnan(v)}
 
 
 def _path(url: str) -> str:
@@ -555,54 +450,3 @@ def machine_info() -> dict[str, object]:
             if line.startswith("PRETTY_NAME="):
                 info["os"] = line.split("=", 1)[1].strip('"')
     return info
-
-
-@contextlib.contextmanager
-def _sample_rss(
-    system: System, samples: list[tuple[float, int]], every: float = 1.0
-) -> Iterator[None]:
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            samples.append((time.monotonic(), system.rss_bytes()))
-            stop.wait(every)
-
-    t = threading.Thread(target=loop, daemon=True)
-    t.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        t.join()
-        samples.append((time.monotonic(), system.rss_bytes()))
-
-
-def _audit_summary(files: list[Path]) -> dict[str, object]:
-    """Records in the audit log and its rotated files: ids, count, statuses."""
-    import orjson
-
-    ids: set[str] = set()
-    statuses: dict[str, int] = {}
-    records = bad = 0
-    for f in files:
-        with f.open("rb") as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                try:
-                    rec = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    bad += 1
-                    continue
-                records += 1
-                ids.add(str(rec.get("request_id")))
-                s = str(rec.get("status"))
-                statuses[s] = statuses.get(s, 0) + 1
-    return {
-        "ids": ids,
-        "audit_files": len(files),
-        "audit_records": records,
-        "audit_unparseable_lines": bad,
-        "audit_statuses": statuses,
-    }
