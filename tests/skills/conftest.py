@@ -3,7 +3,7 @@
 ``make_skill(name, meta, scripts=..., files=...)`` writes ``<root>/<name>/SKILL.md`` (root
 defaults to ``$OPENCLAW_HOME/skills``) with ``meta`` as ``metadata.openclaw``, plus scripts
 under ``scripts/`` and any other files; ``text=`` writes SKILL.md verbatim instead. With no
-``meta`` it writes the echo skill of :mod:`skillkit` and its script.
+``meta`` it writes the echo skill of :mod:`skillkit`; with no ``scripts``, the echo script.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def make_skill(openclaw_home: Path) -> MakeSkill:
         folder.mkdir(parents=True, exist_ok=True)
         if text is None:
             text = skill_md(name, meta if meta is not None else ECHO_META, version=version)
-            if meta is None and scripts is None:
+            if scripts is None:  # the echo skill's script, for metas derived from ECHO_META
                 scripts = {"upper.sh": UPPER_SH}
         (folder / "SKILL.md").write_text(text)
         for fname, content in (scripts or {}).items():

@@ -34,7 +34,7 @@ from openclaw.skills.runner import SkillRunner
 from openclaw.skills.scaffold import create_skill
 from openclaw.skills.testing import SkillReport, mock_config, run_skill_tests
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)  # diffs and paths must not be re-wrapped
 
 
 @click.group()
