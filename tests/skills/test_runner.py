@@ -17,7 +17,7 @@ from openclaw.pipeline.gateway import Gateway
 from openclaw.providers.base import Json, ProviderCall
 from openclaw.providers.mock import MockProvider
 from openclaw.skills.discovery import find_skill
-from openclaw.skills.runner import SkillRunner, parse_answer_json
+from openclaw.skills.runner import SkillRunner, input_digests, parse_answer_json
 
 
 class ScriptedProvider(MockProvider):
@@ -66,6 +66,8 @@ async def test_pii_in_a_skill_is_routed_to_the_sensitive_model_and_audited(
     assert rec["skill"]["name"] == "echo" and rec["skill"]["version"] == "1.0.0"
     pii = next(p for p in rec["policies"] if p["policy"] == "sensitive_data_local")
     assert pii["outcome"] == "applied" and "EMAIL_ADDRESS" in pii["entities"]
+    # The address reaches the audit log only through the (redacted) prompt.
+    assert "jane.doe@example.com" not in (home / "audit.log").read_text().lower()
 
 
 async def test_pii_only_in_an_input_the_prompt_does_not_show_still_routes_locally(
@@ -103,8 +105,9 @@ async def test_a_clean_skill_run_uses_the_general_model_and_is_a_draft(
     assert rec["skill"] == {
         "name": "echo",
         "version": "2.3.1",
-        "inputs": {"text": "ship it", "n": 1},
+        "inputs": input_digests({"text": "ship it", "n": 1}),
     }
+    assert rec["skill"]["inputs"]["n"].startswith("sha256:")
 
 
 async def test_model_and_task_route_the_model_step(

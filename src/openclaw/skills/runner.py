@@ -6,9 +6,16 @@
 Inputs are checked against the declared types before anything runs (400 on a mismatch,
 naming every bad input). The model step is an ordinary request through the full gateway
 pipeline (policies, PII routing, drafts, audit), as service ``skills`` unless the caller says
-otherwise; ``skill={"name", "version", "inputs"}`` goes with it, so the audit record names the
-skill and version, and the PII policy scans the inputs as well as the rendered prompt.
-Routing is the skill's ``model`` alias, or ``task`` against ``use_for``, else the default.
+otherwise. Routing is the skill's ``model`` alias, or ``task`` against ``use_for``, else the
+default.
+
+The exchange carries ``skill={"name", "version", "inputs"}`` while the pipeline runs, so the
+PII policy scans every input, also one the prompt does not show. The audit record is written
+with ``inputs`` replaced by a ``sha256:`` digest of each value: the record names the skill and
+version and can tell identical inputs apart, but input values reach the audit log only inside
+the prompt, in the form the audit policy's ``content`` mode allows (redacted by default). Hence
+``Gateway.exchange/complete/finish`` here rather than ``Gateway.chat``, which would write the
+raw inputs into the record.
 
 When an output is read from a key of the answer (``answer.KEY``), the request asks for JSON
 (``response_format: json_object``, the form every adapter maps) and the prompt gets one
@@ -23,6 +30,7 @@ failing; everything else is checked as usual.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import tempfile
@@ -95,6 +103,18 @@ def validate_inputs(specs: list[InputSpec], raw: Any, *, text: bool = False) -> 
     if problems:
         message = "; ".join(f"inputs.{name}: {why}" for name, why in problems)
         raise SkillInputError(message, param=f"inputs.{problems[0][0]}")
+    return out
+
+
+def input_digests(inputs: dict[str, Any]) -> dict[str, str | None]:
+    """What the audit record keeps of each input: a digest, never the value."""
+    out: dict[str, str | None] = {}
+    for name, value in inputs.items():
+        if value is None:
+            out[name] = None
+            continue
+        canonical = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        out[name] = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
     return out
 
 
@@ -229,13 +249,17 @@ class SkillRunner:
             body["max_tokens"] = meta.max_tokens
         if meta.temperature is not None:
             body["temperature"] = meta.temperature
-        resp = await self.gateway.chat(
-            body,
-            service=self.service,
-            channel=self.channel,
-            task=meta.task,
-            skill={"name": skill.name, "version": skill.front.version, "inputs": inputs},
+        gw = self.gateway
+        ex = gw.exchange(
+            dict(body, stream=False), service=self.service, channel=self.channel, task=meta.task
         )
+        named = {"name": skill.name, "version": skill.front.version}
+        ex.skill = {**named, "inputs": inputs}  # the PII policy scans the inputs too
+        try:
+            resp = await gw.complete(ex)
+        finally:
+            ex.skill = {**named, "inputs": input_digests(inputs)}
+            gw.finish(ex)
         facts = resp.get("openclaw") or {}
         result.draft = bool(facts.get("draft"))
         result.request_id = facts.get("request_id")
