@@ -189,7 +189,7 @@ def test_uninstall_removes_unit_and_record_but_keeps_config_token_and_audit_log(
     again = uninstall_daemon(
         openclaw_home, 18999, runner=runner, platform="linux", user_home=user_home
     )
-    assert again == ["nothing to uninstall: no service or background gateway found"]
+    assert again == ["no service or background gateway to remove"]
 
 
 def test_gateway_install_and_uninstall_commands_use_the_seam(

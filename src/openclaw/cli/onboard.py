@@ -20,7 +20,6 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
 
 import click
 from rich.console import Console
@@ -170,30 +169,25 @@ def flag_plan(
 
 
 class Prompter:
-    """Rich prompts reading from ``stream`` (click's stdin, so tests can drive them)."""
+    """Rich prompts. They read with ``input()``, i.e. from ``sys.stdin``, which is what
+    click's test runner feeds; rich's own ``stream=`` keeps the newline and so loses defaults.
+    """
 
-    def __init__(self, console: Console, stream: TextIO) -> None:
+    def __init__(self, console: Console) -> None:
         self.console = console
-        self.stream = stream
 
     def choose(self, question: str, choices: list[str], default: str) -> str:
-        return str(
-            Prompt.ask(
-                question, choices=choices, default=default, console=self.console, stream=self.stream
-            )
-        )
+        return str(Prompt.ask(question, choices=choices, default=default, console=self.console))
 
     def text(self, question: str, default: str | None = None) -> str:
         if default is None:
-            answer = Prompt.ask(question, console=self.console, stream=self.stream)
+            answer = Prompt.ask(question, console=self.console)
         else:
-            answer = Prompt.ask(question, default=default, console=self.console, stream=self.stream)
+            answer = Prompt.ask(question, default=default, console=self.console)
         return str(answer).strip()
 
     def confirm(self, question: str, default: bool = True) -> bool:
-        return bool(
-            Confirm.ask(question, default=default, console=self.console, stream=self.stream)
-        )
+        return bool(Confirm.ask(question, default=default, console=self.console))
 
 
 def interactive_plan(ask: Prompter, machine: Machine, flags: Plan) -> Plan:
@@ -458,7 +452,7 @@ def cli(
         console.print(f"  {line}")
     plan = flag_plan(machine, provider, model, base_url, api_key_env, sensitive_model)
     if interactive:
-        ask = Prompter(console, stdin)
+        ask = Prompter(console)
         plan = interactive_plan(ask, machine, plan)
     plan = check_plan(plan, machine)
     texts = render_all(plan)
@@ -481,7 +475,7 @@ def cli(
     for note in plan.notes:
         console.print(f"  [yellow]note:[/] {note}")
     if interactive and not install:
-        install = Prompter(console, stdin).confirm(
+        install = Prompter(console).confirm(
             "Install the gateway as a background service and start it now?", True
         )
     if install:

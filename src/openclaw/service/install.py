@@ -193,7 +193,7 @@ def uninstall_daemon(
         lines += BackgroundProcess(runner, user_home).uninstall(spec)
     if remove_record(home):
         lines.append(f"removed {home / 'service.json'}")
-    return lines or ["nothing to uninstall: no service or background gateway found"]
+    return lines or ["no service or background gateway to remove"]
 
 
 def service_status(
