@@ -26,7 +26,7 @@ from openclaw.pipeline.exchange import Exchange
 RING_SIZE = 500
 WINDOW_MINUTES = 60
 SAMPLES_PER_MINUTE = 1024
-RECENT_IN_SUMMARY = 50
+RECENT_IN_SUMMARY = 20
 
 Listener = Callable[["Entry"], None]
 

@@ -8,6 +8,7 @@
   "use strict";
 
   var C = window.OCCharts;
+  var MAX_ROWS = 20; // the audit log has the rest
   var seen = new Set();
   var refreshTimer = null;
   var signedOut = false;
@@ -236,7 +237,7 @@
     seen.add(e.request_id);
     var body = $("recent").tBodies[0];
     body.insertBefore(rowFor(e, fresh), body.firstChild);
-    while (body.rows.length > 50) body.deleteRow(body.rows.length - 1);
+    while (body.rows.length > MAX_ROWS) body.deleteRow(body.rows.length - 1);
   }
 
   function render(data) {
