@@ -94,6 +94,29 @@ async def test_user_or_channel_outside_the_allowlist_is_ignored(
         assert len([r for r in gw.audit() if r.get("channel") == NAME]) == 1
 
 
+async def test_a_dm_is_answered_once_even_when_slack_redelivers_it(
+    openclaw_home: Path, fake_slack: FakeSlack, slack_env: None
+) -> None:
+    channels = slack_yaml(fake_slack, allow_users=["U_ALICE"], allow_channels=["C_TEAM"])
+    async with gateway(openclaw_home, channels) as gw:
+        await running(gw, NAME)
+        dm = mention("what changed today?", channel="D_ALICE", ts="1700000009.000100")
+        dm["event"].update(type="message", channel_type="im", text="what changed today?")
+        bot_echo = mention("a message the bot itself posted", channel="D_ALICE")
+        bot_echo["event"].update(type="message", channel_type="im", bot_id="B0001")
+        await fake_slack.send_envelope(envelope("events_api", bot_echo, "env-echo"))
+        await fake_slack.send_envelope(envelope("events_api", dm, "env-dm-1"))
+        await fake_slack.send_envelope(envelope("events_api", dm, "env-dm-2"))  # a redelivery
+        reply = await fake_slack.wait_post(channel="D_ALICE")
+        await fake_slack.wait_ack("env-dm-2")
+        assert reply["thread_ts"] == "1700000009.000100"
+        assert "what changed today?" in sections(reply)
+        later = mention("and tomorrow?", ts="1700000010.000100")
+        await fake_slack.send_envelope(envelope("events_api", later, "env-later"))
+        await fake_slack.wait_post(channel="C_TEAM")
+        assert [p["channel"] for p in fake_slack.posts] == ["D_ALICE", "C_TEAM"]
+
+
 async def test_slash_command_status_and_models_answer_in_the_ack(
     openclaw_home: Path, fake_slack: FakeSlack, slack_env: None
 ) -> None:
