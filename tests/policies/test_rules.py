@@ -313,7 +313,11 @@ async def test_deny_by_entity_is_403_policy_violation(openclaw_home: Path) -> No
         body = info.value.body
         assert isinstance(body, dict) and body["type"] == "policy_violation"
         assert "4111" not in info.value.message  # raw PII never in errors
-        assert served.audit()[0]["status"] == 403
+        rec = served.audit()[0]
+        assert rec["status"] == 403
+        [d] = rec["policies"]
+        assert d["policy"] == "no_cards" and d["outcome"] == "applied"
+        assert d["entities"] == ["CREDIT_CARD"]
     finally:
         await served.close()
 

@@ -124,9 +124,9 @@ class PolicyStage:
             if verdict is None:
                 ex.decisions.append(PolicyDecision(p.name, p.rule, "pass", p.enforce))
                 continue
-            if p.enforce and verdict.apply is not None:
-                verdict.apply(ex)
             outcome = "applied" if p.enforce else "would_apply"
+            # Recorded before applying: a refusing rule raises, and its decision must still
+            # reach the audit record, metrics and dashboard.
             ex.decisions.append(
                 PolicyDecision(
                     p.name,
@@ -139,6 +139,8 @@ class PolicyStage:
                     detail=verdict.detail,
                 )
             )
+            if p.enforce and verdict.apply is not None:
+                verdict.apply(ex)
 
 
 def _factory(gateway: Gateway) -> list[Any]:
