@@ -152,7 +152,9 @@ def check_audit_mode(home: Path) -> list[Finding]:
     out = []
     files = log_files(home / "audit.log")
     if not files:
-        return [Finding("audit-mode", "ok", "no audit log yet (the daemon creates it with mode 0600)")]
+        return [
+            Finding("audit-mode", "ok", "no audit log yet (the daemon creates it with mode 0600)")
+        ]
     for path in files:
         mode = _mode(path)
         if mode & 0o077:
