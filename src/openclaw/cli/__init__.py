@@ -29,6 +29,7 @@ COMMANDS: list[str] = [
     "channels",
     "chat",
     "ask",
+    "service",
 ]
 
 

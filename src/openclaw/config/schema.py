@@ -190,13 +190,153 @@ class SecuritySettings(Strict):
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     allowed_hosts: list[str] = Field(default_factory=list)
     allowed_origins: list[str] = Field(default_factory=list)
-    ip_allow: list[str] = Field(default_factory=list)
-    ip_deny: list[str] = Field(default_factory=list)
+    ip_allow: list[str] = Field(default_factory=list)  # CIDRs or addresses; empty: any
+    ip_deny: list[str] = Field(default_factory=list)  # CIDRs or addresses; wins over ip_allow
+
+    @field_validator("ip_allow", "ip_deny")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        import ipaddress
+
+        for net in v:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"'{net}' is not an IP address or CIDR block (e.g. 10.0.0.0/8, ::1)"
+                ) from None
+        return v
 
 
 class AuditSettings(Strict):
     max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     keep: int = Field(default=5, ge=1)
+
+
+# Services, limits, cache and shared state (docs/limits.md; code in openclaw.limits,
+# openclaw.cache and openclaw.state).
+
+FailMode = Literal["fail_open", "fail_closed"]
+_SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+
+
+class QueueSettings(Strict):
+    """Wait for a limit instead of answering 429 at once (0 ms: no queue)."""
+
+    max_wait_ms: int = Field(default=0, ge=0, le=600_000)  # longest wait before a 429
+    max_waiting: int = Field(default=100, ge=1)  # requests waiting at once, per instance
+
+
+class RateLimit(Strict):
+    """Token buckets: a request takes one request token and its estimated tokens."""
+
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    tokens_per_minute: int | None = Field(default=None, ge=1)  # prompt + completion tokens
+    # request bucket size (requests allowed at once); default: requests_per_minute
+    burst: int | None = Field(default=None, ge=1)
+    queue: QueueSettings | None = None  # overrides limits.queue for this bucket set
+
+
+class Budget(Strict):
+    """Spending per UTC day; checked before each call, charged with real usage after it."""
+
+    usd_per_day: float | None = Field(default=None, gt=0)
+    tokens_per_day: int | None = Field(default=None, ge=1)
+    on_exceed: str = "block"  # block (429 budget_exceeded) | downgrade:<alias>
+
+    @field_validator("on_exceed")
+    @classmethod
+    def _action(cls, v: str) -> str:
+        if v == "block" or (v.startswith("downgrade:") and v.split(":", 1)[1].strip()):
+            return v.replace(" ", "")
+        raise ValueError("on_exceed must be 'block' or 'downgrade:<alias>'")
+
+    @property
+    def downgrade_to(self) -> str | None:
+        return self.on_exceed.split(":", 1)[1] if self.on_exceed.startswith("downgrade:") else None
+
+
+class ServiceConfig(Strict):
+    name: str
+    token: SecretRef | None = None  # ${VAR}; or a hash stored by `openclaw service add`
+    allow_models: list[str] = Field(default_factory=list)  # aliases or globs; empty: all
+    deny_models: list[str] = Field(default_factory=list)  # aliases or globs; wins over allow
+    rate_limit: RateLimit | None = None
+    budget: Budget | None = None
+    max_concurrent: int | None = Field(default=None, ge=1)  # requests in flight at once
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _SERVICE_NAME.match(v):
+            raise ValueError(
+                "a service name is 1-64 letters, digits, '_', '.', ':' or '-', "
+                "starting with a letter or digit"
+            )
+        return v
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _token(cls, v: Any) -> SecretRef | None:
+        return _secret(v, "token")
+
+
+class LimitsSettings(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    global_: RateLimit | None = Field(default=None, alias="global")  # every request
+    models: dict[str, RateLimit] = Field(default_factory=dict)  # per model alias
+    queue: QueueSettings = Field(default_factory=QueueSettings)  # default for every bucket
+    # completion tokens assumed before the call when a request sets no max_tokens
+    default_completion_tokens: int = Field(default=256, ge=0)
+
+
+class CacheSettings(Strict):
+    enabled: bool = False  # cache every alias (as if each had cache: true)
+    ttl_seconds: float = Field(default=3600.0, gt=0)
+    max_entries: int = Field(default=10_000, ge=1)
+    max_entry_bytes: int = Field(default=1024 * 1024, ge=1024)  # larger answers are not kept
+    dedup: bool = True  # identical deterministic requests in flight share one upstream call
+
+
+class UnavailableSettings(Strict):
+    """What to do while the shared state (Redis) cannot be reached."""
+
+    limits: FailMode = "fail_open"  # fall back to this instance's own buckets
+    budgets: FailMode = "fail_closed"  # 503 rather than spend without a shared ledger
+    cache: FailMode = "fail_open"  # this instance's own cache
+
+
+class StateSettings(Strict):
+    backend: Literal["memory", "redis"] = "memory"
+    url: str | None = None  # redis://host:port/db, rediss://..., unix:///path
+    password: SecretRef | None = None  # ${VAR}; never inside url
+    prefix: str = "openclaw:"  # key prefix, so several gateways can share one Redis
+    timeout_ms: int = Field(default=250, ge=10, le=60_000)  # per Redis command
+    recheck_ms: int = Field(default=1000, ge=10, le=600_000)  # retry interval while down
+    local: bool | None = None  # is the state on this machine? default: from url (loopback)
+    on_unavailable: UnavailableSettings = Field(default_factory=UnavailableSettings)
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _password(cls, v: Any) -> SecretRef | None:
+        return _secret(v, "password")
+
+    @model_validator(mode="after")
+    def _redis_url(self) -> StateSettings:
+        if self.backend == "redis":
+            from urllib.parse import urlsplit
+
+            if not self.url:
+                raise ValueError("state.backend redis needs url (e.g. redis://127.0.0.1:6379/0)")
+            parts = urlsplit(self.url)
+            if parts.scheme not in ("redis", "rediss", "unix"):
+                raise ValueError("state.url must start with redis://, rediss:// or unix://")
+            if parts.password:
+                raise ValueError(
+                    "state.url must not contain a password; set state.password: '${REDIS_PASSWORD}'"
+                )
+        return self
 
 
 class PoliciesFile(Strict):
@@ -205,6 +345,10 @@ class PoliciesFile(Strict):
     pii: PiiSettings = Field(default_factory=PiiSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    services: list[ServiceConfig] = Field(default_factory=list)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    state: StateSettings = Field(default_factory=StateSettings)
 
     @model_validator(mode="after")
     def _unique_names(self) -> PoliciesFile:
@@ -213,6 +357,10 @@ class PoliciesFile(Strict):
             if p.name in seen:
                 raise ValueError(f"policy name '{p.name}' is used twice")
             seen.add(p.name)
+        names = [s.name for s in self.services]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"service names must be unique: {', '.join(dup)}")
         return self
 
 

@@ -99,6 +99,7 @@ class Exchange:
     cost_usd: float | None = None
     draft: bool = False
     cache: str | None = None  # hit | miss | bypass
+    cache_control: str | None = None  # the client's X-OpenClaw-Cache header: on | off
     attempts: list[Attempt] = field(default_factory=list)
     decisions: list[PolicyDecision] = field(default_factory=list)
     # stream bookkeeping
@@ -112,6 +113,7 @@ class Exchange:
     final_chunk_extra: Json = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
     audit_extra: Json = field(default_factory=dict)
+    scratch: Json = field(default_factory=dict)  # stages' own per-request state
     skill: Json | None = None
     started: float = field(default_factory=time.perf_counter)
     ts: float = field(default_factory=time.time)

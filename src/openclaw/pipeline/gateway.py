@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Protocol
 
 import orjson
@@ -36,12 +36,25 @@ log = logging.getLogger("openclaw.gateway")
 
 
 class Stage(Protocol):
+    """A pipeline stage. Besides ``before``, a stage may define (found with getattr):
+
+    - ``async def after(ex)``: after a successful answer (complete: after the response
+      filters; stream: after the last upstream chunk, before the final one), e.g. to store
+      it in a cache;
+    - ``async def release(ex)``: exactly once when the exchange ends, however it ends
+      (success, error, refusal by an earlier stage, client gone), e.g. to free a
+      concurrency slot or settle token usage. Per-request state goes in ``ex.scratch``.
+
+    Errors in either are logged, never raised: the answer is already decided.
+    """
+
     name: str
 
     async def before(self, ex: Exchange) -> None: ...
 
 
 Observer = Callable[[Exchange, Json], None]
+Hook = Callable[[Exchange], Awaitable[None]]
 StageFactory = Callable[["Gateway"], list[Stage]]
 
 #: Factories that build the pipeline's stages from config, in order. Other packages append
@@ -52,6 +65,10 @@ STAGE_FACTORIES: list[tuple[int, StageFactory]] = []
 def register_stage_factory(order: int, factory: StageFactory) -> None:
     STAGE_FACTORIES.append((order, factory))
     STAGE_FACTORIES.sort(key=lambda t: t[0])
+
+
+def _stage_hooks(stages: list[Stage], attr: str) -> list[tuple[str, Hook]]:
+    return [(s.name, h) for s in stages if (h := getattr(s, attr, None)) is not None]
 
 
 def new_request_id() -> str:
@@ -87,6 +104,8 @@ class Gateway:
         self.stages: list[Stage] = []
         for _order, factory in STAGE_FACTORIES:
             self.stages.extend(factory(self))
+        self._after = _stage_hooks(self.stages, "after")
+        self._release = _stage_hooks(self.stages, "release")
 
     # -- building an exchange ------------------------------------------------------
     def exchange(
@@ -155,6 +174,7 @@ class Gateway:
             ex.audit_extra["response_sha256"] = hashlib.sha256(
                 orjson.dumps(resp.get("choices"))
             ).hexdigest()
+            await self._hooks(self._after, ex)
             return resp
         except OpenClawError as exc:
             ex.fail(exc)
@@ -164,9 +184,31 @@ class Gateway:
             err = OpenClawError(f"internal error ({type(exc).__name__}); see the daemon log")
             ex.fail(err)
             raise err from exc
+        finally:
+            await self._hooks(self._release, ex)
+
+    async def _hooks(self, hooks: list[tuple[str, Hook]], ex: Exchange) -> None:
+        for name, hook in hooks:
+            try:
+                await hook(ex)
+            except Exception:
+                log.exception("the '%s' stage failed after request %s", name, ex.request_id)
 
     async def stream(self, ex: Exchange) -> AsyncGenerator[Json, None]:
         """Yield OpenAI chunks; the final one carries the ``openclaw`` facts.
+
+        Stages' ``release`` hooks run when the stream ends, however it ends.
+        """
+        inner = self._stream(ex)
+        try:
+            async for ch in inner:
+                yield ch
+        finally:
+            await inner.aclose()
+            await self._hooks(self._release, ex)
+
+    async def _stream(self, ex: Exchange) -> AsyncGenerator[Json, None]:
+        """The stream itself.
 
         Preparation errors raise before the first chunk (so the server can still send a
         proper HTTP error). A failure after the first chunk raises from the iterator with
@@ -225,6 +267,7 @@ class Gateway:
             ex.fail(err)
             raise err from exc
         ex.audit_extra["response_sha256"] = hasher.hexdigest()
+        await self._hooks(self._after, ex)
         final = held if held is not None else _empty_chunk(ex)
         final["openclaw"] = self.facts(ex) | ex.final_chunk_extra
         ex.chunks_sent += 1
@@ -340,6 +383,8 @@ def _load_builtin_stages() -> None:
     if _loaded:
         return
     _loaded = True
+    import openclaw.cache.stage
+    import openclaw.limits.stage
     import openclaw.policies.engine  # noqa: F401
 
 

@@ -60,6 +60,9 @@ JSON_REPAIR_PROMPT = (
 )
 
 T = TypeVar("T")
+#: Called before each attempt; raises a retryable UpstreamError to skip the deployment
+#: (the per-upstream quota in openclaw.limits.stage uses it).
+Gate = Callable[[Exchange, "Candidate"], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -96,6 +99,7 @@ class Dispatcher:
         self.breakers = breakers or Breakers()
         self.latency = latency or LatencyTracker()
         self.orderer = Orderer(self.latency)
+        self.gate: Gate | None = None
 
     # -- planning ----------------------------------------------------------------
     def candidates(self, ex: Exchange) -> list[Candidate]:
@@ -223,6 +227,8 @@ class Dispatcher:
                     )
                 tried = True
                 try:
+                    if self.gate is not None:
+                        await self.gate(ex, c)
                     return await attempt(c, deadline)
                 except ContentFiltered as cf:
                     filtered = filtered or cf
@@ -235,6 +241,8 @@ class Dispatcher:
                 # Every breaker is open: try the first candidate anyway rather than fail
                 # without a single call; it doubles as the probe.
                 try:
+                    if self.gate is not None:
+                        await self.gate(ex, cands[0])
                     return await attempt(cands[0], deadline)
                 except OpenClawError as exc:
                     last = exc

@@ -1,6 +1,7 @@
 """The aiohttp application: middlewares and the routes every client sees.
 
-Middleware order (outermost first): errors -> host/origin -> auth. Routes that other parts
+Middleware order (outermost first): errors -> IP lists, host/origin -> auth (the gateway
+token, or a service token, which identifies its service: docs/limits.md). Routes that other parts
 of the gateway contribute (metrics, dashboard, skills, Slack) register through
 :data:`ROUTE_HOOKS`, so this module does not import them.
 """
@@ -15,8 +16,10 @@ from aiohttp import web
 
 from openclaw import __version__
 from openclaw.errors import AuthenticationError, PermissionDenied
+from openclaw.limits.ipfilter import ip_filter
+from openclaw.limits.services import registry_for
 from openclaw.server.auth import bearer, host_allowed, origin_allowed, token_matches
-from openclaw.server.chat import chat_completions
+from openclaw.server.chat import SERVICE_IDENTITY, chat_completions
 from openclaw.server.errors import Handler, error_middleware
 from openclaw.server.state import AppState
 
@@ -26,6 +29,8 @@ STATE: web.AppKey[AppState] = web.AppKey("openclaw_state", AppState)
 #: the dashboard's one-time login).
 PUBLIC_PATHS = {"/healthz", "/slack/events"}
 PUBLIC_PREFIXES = ("/dashboard",)
+#: What a service token (docs/limits.md) may call; everything else needs the gateway token.
+SERVICE_PATHS = {"/v1/chat/completions", "/v1/models", "/readyz"}
 
 RouteHook = Callable[[web.Application, AppState], None]
 ROUTE_HOOKS: list[RouteHook] = []
@@ -43,6 +48,14 @@ def json_response(
 async def security_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     st = request.app[STATE]
     sec = st.config.policies.security
+    if (sec.ip_allow or sec.ip_deny) and not ip_filter(
+        tuple(sec.ip_allow), tuple(sec.ip_deny)
+    ).allows(request.remote):
+        raise PermissionDenied(
+            f"requests from {request.remote} are refused by security.ip_allow / ip_deny "
+            "in policies.yaml",
+            code="ip_not_allowed",
+        )
     if not host_allowed(request.headers.get("Host"), frozenset(sec.allowed_hosts)):
         raise PermissionDenied(
             "Host header is not a loopback name; refused to protect against DNS rebinding "
@@ -71,7 +84,16 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
                 code="missing_api_key",
             )
         if not token_matches(presented, st.token):
-            raise AuthenticationError("invalid bearer token", code="invalid_api_key")
+            service = registry_for(st.config).identify(presented)
+            if service is None:
+                raise AuthenticationError("invalid bearer token", code="invalid_api_key")
+            if path not in SERVICE_PATHS:
+                raise PermissionDenied(
+                    f"this is service '{service}'s token, which may call "
+                    f"{', '.join(sorted(SERVICE_PATHS))}; {path} needs the gateway token",
+                    code="gateway_token_required",
+                )
+            request[SERVICE_IDENTITY] = service
     return await handler(request)
 
 
@@ -131,8 +153,10 @@ def create_app(state: AppState) -> web.Application:
     app.router.add_get("/v1/models", list_models)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/v1/openclaw/status", status)
-    import openclaw.observability.routes  # noqa: F401  (metrics + dashboard hook)
-    import openclaw.skills.api  # noqa: F401  (skills routes hook)
+    # Importing these registers their routes (metrics and dashboard, skills) in ROUTE_HOOKS.
+    import openclaw.observability.routes
+    import openclaw.skills.api  # noqa: F401
+
     for hook in ROUTE_HOOKS:
         hook(app, state)
     return app

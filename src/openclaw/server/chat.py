@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
 
-from openclaw.errors import InvalidRequest, OpenClawError
+from openclaw.errors import InvalidRequest, OpenClawError, PermissionDenied
 from openclaw.server.schema import validate_chat
 
 if TYPE_CHECKING:
@@ -25,6 +25,11 @@ if TYPE_CHECKING:
     from openclaw.pipeline.gateway import Gateway
 
 CLIENT_CLOSED = 499
+#: Set by the auth middleware when the bearer token is a service's token (its name). A typed
+#: key where aiohttp has them (it warns about plain string keys), else the string.
+SERVICE_IDENTITY: Any = (
+    web.RequestKey("openclaw_service", str) if hasattr(web, "RequestKey") else "openclaw_service"
+)
 
 
 async def read_json(request: web.Request) -> tuple[object, bytes]:
@@ -47,15 +52,31 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     body, raw = await read_json(request)
     validate_chat(body)
     assert isinstance(body, dict)
-    service = request.headers.get("X-OpenClaw-Service") or "default"
+    claimed = request.headers.get("X-OpenClaw-Service")
+    identity = request.get(SERVICE_IDENTITY)  # a service token's own name; None: gateway token
     ex = gw.exchange(
         body,
-        service=service,
+        service=identity or claimed or "default",
         channel=request.headers.get("X-OpenClaw-Channel"),
         task=request.headers.get("X-OpenClaw-Task"),
         raw=raw,
         client_ip=request.remote,
     )
+    ex.cache_control = request.headers.get("X-OpenClaw-Cache")
+    if identity is not None:
+        ex.audit_extra["auth"] = "service_token"
+        if claimed and claimed != identity:
+            ex.audit_extra["claimed_service"] = claimed[:64]
+            err = PermissionDenied(
+                f"this token belongs to service '{identity}'; it cannot act as '{claimed[:64]}' "
+                "(drop the X-OpenClaw-Service header or use that service's token)",
+                code="service_mismatch",
+            )
+            ex.fail(err)
+            gw.finish(ex)
+            from openclaw.server.errors import error_response
+
+            return error_response(err, gw.headers(ex))
     if ex.stream:
         return await _stream(request, gw, ex)
     try:

@@ -1,0 +1,392 @@
+"""The limits stage (order 20, before policies): who may call what, how often, for how much.
+
+For a request from a configured service it checks, in order:
+
+1. ``allow_models`` / ``deny_models`` against the requested model alias (403
+   ``model_not_allowed``);
+2. the service's daily ``budget``: when spent, ``on_exceed: block`` answers 429
+   ``budget_exceeded`` (``Retry-After`` until 00:00 UTC) and ``downgrade:<alias>`` moves the
+   request to the cheaper alias, saying so in ``X-OpenClaw-Budget`` and the audit record;
+3. the token buckets (service, model, global; requests and estimated tokens) and the
+   service's ``max_concurrent`` slot, all admitted atomically or not at all. Over a limit the
+   request waits in a bounded queue if ``queue.max_wait_ms`` allows it, else gets 429
+   ``rate_limit_exceeded`` with ``Retry-After`` (and ``retry-after-ms``, which the OpenAI SDKs
+   honour).
+
+When the exchange ends, :meth:`LimitsStage.release` settles the token buckets with the real
+usage (the estimate was prompt plus the completion cap), frees the concurrency slot and
+charges the budget with the real cost. Per-upstream quotas (``providers.<name>.
+requests_per_minute``) are enforced by :class:`UpstreamQuota`, a dispatcher gate: a provider
+over its quota looks like a 429 from that deployment, so failover moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from openclaw.config.schema import QueueSettings, ServiceConfig
+from openclaw.errors import PermissionDenied, RateLimited, UpstreamError
+from openclaw.limits import plan
+from openclaw.pipeline.exchange import Attempt, Exchange
+from openclaw.state.base import Admission, Bucket, Lease, StateBackend, Take
+from openclaw.state.shared import GatewayState, state_for
+
+if TYPE_CHECKING:
+    from openclaw.pipeline.gateway import Gateway
+    from openclaw.routing.dispatch import Candidate
+
+log = logging.getLogger("openclaw.limits")
+
+#: How often a queued request looks again at a full concurrency limit.
+LEASE_POLL = 0.025
+
+
+def _emit(kind: str, data: dict[str, Any], key: str) -> None:
+    try:
+        from openclaw.channels.events import emit
+
+        emit(kind, data, key=key)
+    except Exception:  # an event must never change the answer
+        log.exception("could not emit %s event", kind)
+
+
+@dataclass(slots=True)
+class Grant:
+    """What a request was granted, so :meth:`LimitsStage.release` can settle it."""
+
+    backend: StateBackend | None
+    token_takes: list[Take]
+    lease: Lease | None
+    prompt_estimate: int
+    estimate: int
+    budget_service: str | None
+
+
+class LimitsStage:
+    name = "limits"
+
+    def __init__(self, gateway: Gateway) -> None:
+        cfg = gateway.config
+        plan.validate(cfg)
+        pol = cfg.policies
+        self.state: GatewayState = state_for(gateway)
+        self.services = {s.name: s for s in pol.services}
+        self.default_completion = pol.limits.default_completion_tokens
+        self.default_queue = pol.limits.queue
+        self.names: dict[str, str] = {}  # limit id -> what it is, for messages
+        self.global_set = plan.bucket_set(
+            "global", pol.limits.global_, self.default_queue, "limits.global", self.names
+        )
+        self.model_sets = {
+            alias: s
+            for alias, rl in pol.limits.models.items()
+            if (
+                s := plan.bucket_set(
+                    f"model:{alias}", rl, self.default_queue, f"limits.models.{alias}", self.names
+                )
+            )
+            is not None
+        }
+        self.service_sets = {
+            svc.name: s
+            for svc in pol.services
+            if (
+                s := plan.bucket_set(
+                    f"service:{svc.name}",
+                    svc.rate_limit,
+                    self.default_queue,
+                    f"services[{svc.name}].rate_limit",
+                    self.names,
+                )
+            )
+            is not None
+        }
+        for svc in pol.services:
+            if svc.max_concurrent is not None:
+                self.names[f"service:{svc.name}:concurrency"] = (
+                    f"{svc.max_concurrent} requests in flight (services[{svc.name}].max_concurrent)"
+                )
+        totals = [m.timeouts.total for m in cfg.models.models.values()]
+        self.lease_ttl = max(totals, default=300.0) + 60.0
+        self.waiting = 0
+        self.refused: Counter[str] = Counter()
+        self.downgraded: Counter[str] = Counter()
+
+    # -- before the call ----------------------------------------------------------------
+    async def before(self, ex: Exchange) -> None:
+        svc = self.services.get(ex.service)
+        if svc is not None:
+            self._check_model(svc, ex)
+            if svc.budget is not None:
+                await self._check_budget(svc, ex)
+        sets = [
+            s
+            for s in (
+                self.service_sets.get(svc.name) if svc is not None else None,
+                self.model_sets.get(ex.alias or ""),
+                self.global_set,
+            )
+            if s is not None
+        ]
+        lease = None
+        if svc is not None and svc.max_concurrent is not None:
+            lease = Lease(
+                f"service:{svc.name}:concurrency",
+                ex.request_id,
+                svc.max_concurrent,
+                self.lease_ttl,
+            )
+        budget_service = svc.name if svc is not None and svc.budget is not None else None
+        if not sets and lease is None and budget_service is None:
+            return
+        prompt_est, est = plan.estimate_request_tokens(ex, self.default_completion)
+        takes: list[Take] = []
+        token_takes: list[Take] = []
+        for s in sets:
+            if s.requests is not None:
+                takes.append(Take(s.requests, 1.0))
+            if s.tokens is not None:
+                t = Take(s.tokens, float(est))
+                takes.append(t)
+                token_takes.append(t)
+        backend = await self._admit(ex, takes, lease, sets) if takes or lease else None
+        ex.scratch["limits"] = Grant(backend, token_takes, lease, prompt_est, est, budget_service)
+
+    def _check_model(self, svc: ServiceConfig, ex: Exchange) -> None:
+        alias = ex.alias or ""
+        denied = bool(svc.deny_models) and plan.model_matches(alias, svc.deny_models)
+        if denied or (svc.allow_models and not plan.model_matches(alias, svc.allow_models)):
+            ex.audit_extra["limit"] = f"service:{svc.name}:models"
+            raise PermissionDenied(
+                f"service '{svc.name}' may not use model '{alias}' "
+                f"(services[{svc.name}].allow_models / deny_models in policies.yaml)",
+                code="model_not_allowed",
+                param="model",
+            )
+
+    async def _check_budget(self, svc: ServiceConfig, ex: Exchange) -> None:
+        b = svc.budget
+        assert b is not None
+        key = plan.budget_key(svc.name)
+        usd, tokens = await self.state.run("budgets", lambda be: be.spent(key))
+        over = None
+        if b.usd_per_day is not None and usd >= b.usd_per_day:
+            over = "usd_per_day"
+        elif b.tokens_per_day is not None and tokens >= b.tokens_per_day:
+            over = "tokens_per_day"
+        if over is None:
+            return
+        info: dict[str, Any] = {
+            "service": svc.name,
+            "exceeded": over,
+            "spent_usd": round(usd, 6),
+            "spent_tokens": tokens,
+            "usd_per_day": b.usd_per_day,
+            "tokens_per_day": b.tokens_per_day,
+        }
+        to = b.downgrade_to
+        if to is not None:
+            if ex.alias != to:
+                info.update(action="downgrade", model_before=ex.alias, model_after=to)
+                ex.response_headers["X-OpenClaw-Budget"] = (
+                    f"downgraded; exceeded={over}; from={ex.alias}; to={to}"
+                )
+                ex.alias = to
+                self.downgraded[svc.name] += 1
+                _emit("budget_exceeded", {**info, "request_id": ex.request_id}, svc.name)
+            else:
+                info["action"] = "none (already on the downgrade model)"
+            ex.audit_extra["budget"] = info
+            return
+        info["action"] = "block"
+        ex.audit_extra["budget"] = info
+        limit = f"budget:{svc.name}:{over}"
+        ex.audit_extra["limit"] = limit
+        self.refused[limit] += 1
+        _emit("budget_exceeded", {**info, "request_id": ex.request_id}, svc.name)
+        spent = (
+            f"${usd:.4f} of ${b.usd_per_day:g}"
+            if over == "usd_per_day"
+            else (f"{tokens} of {b.tokens_per_day} tokens")
+        )
+        raise RateLimited(
+            f"the daily budget of service '{svc.name}' is spent ({spent} today); requests are "
+            f"refused until 00:00 UTC (services[{svc.name}].budget in policies.yaml)",
+            code="budget_exceeded",
+            headers={"Retry-After": str(plan.seconds_to_midnight()), "X-OpenClaw-Limit": limit},
+        )
+
+    async def _admit(
+        self, ex: Exchange, takes: list[Take], lease: Lease | None, sets: list[plan.BucketSet]
+    ) -> StateBackend:
+        started = time.monotonic()
+        deadline: float | None = None
+        queued = False
+        used: list[StateBackend] = []  # where the admission happened (Redis or the fallback)
+
+        async def op(be: StateBackend) -> Admission:
+            used.append(be)
+            return await be.admit(takes, lease)
+
+        try:
+            while True:
+                adm = await self.state.run("limits", op)
+                if adm.ok:
+                    if queued:
+                        ms = (time.monotonic() - started) * 1000
+                        ex.audit_extra["queued_ms"] = round(ms, 1)
+                    return used[-1]
+                limit = adm.denied or "unknown"
+                q = self._queue(limit, sets)
+                if deadline is None:
+                    deadline = started + q.max_wait_ms / 1000.0
+                remaining = deadline - time.monotonic()
+                wait = LEASE_POLL if adm.retry_after < 0 else adm.retry_after
+                full = not queued and self.waiting >= q.max_waiting
+                if remaining <= 0 or wait > remaining or full:
+                    self._refuse(ex, limit, adm.retry_after)
+                if not queued:
+                    queued = True
+                    self.waiting += 1
+                await asyncio.sleep(wait)
+        finally:
+            if queued:
+                self.waiting -= 1
+
+    def _queue(self, limit: str, sets: list[plan.BucketSet]) -> QueueSettings:
+        for s in sets:
+            for b in (s.requests, s.tokens):
+                if b is not None and b.key == limit:
+                    return s.queue
+        if limit.startswith("service:"):
+            svc = self.services.get(limit.split(":")[1])
+            if svc is not None and svc.rate_limit is not None and svc.rate_limit.queue:
+                return svc.rate_limit.queue
+        return self.default_queue
+
+    def _refuse(self, ex: Exchange, limit: str, wait: float) -> NoReturn:
+        retry = 1 if wait < 0 else max(1, math.ceil(wait))
+        ex.audit_extra["limit"] = limit
+        self.refused[limit] += 1
+        _emit(
+            "rate_limited",
+            {"limit": limit, "service": ex.service, "model": ex.alias, "request_id": ex.request_id},
+            limit,
+        )
+        headers = {"Retry-After": str(retry), "X-OpenClaw-Limit": limit}
+        if wait >= 0:
+            headers["retry-after-ms"] = str(max(1, math.ceil(wait * 1000)))
+        what = self.names.get(limit, limit)
+        raise RateLimited(f"rate limit exceeded: {what}; retry in {retry}s", headers=headers)
+
+    # -- after the exchange ---------------------------------------------------------------
+    async def release(self, ex: Exchange) -> None:
+        g = ex.scratch.pop("limits", None)
+        if not isinstance(g, Grant):
+            return
+        actual = plan.used_tokens(ex, g.prompt_estimate)
+        summary: dict[str, Any] = {"estimated_tokens": g.estimate, "charged_tokens": actual}
+        if g.backend is not None:
+            delta = float(actual - g.estimate)
+            if g.token_takes and delta:
+                adj = [Take(t.bucket, delta) for t in g.token_takes]
+                await self.state.run_on(g.backend, lambda be: be.adjust(adj))
+            lease = g.lease
+            if lease is not None:
+                await self.state.run_on(g.backend, lambda be: be.release(lease))
+        if g.budget_service is not None and (actual or ex.cost_usd):
+            key = plan.budget_key(g.budget_service)
+            usd = ex.cost_usd or 0.0
+            summary["charged_usd"] = usd
+            try:
+                await self.state.run(
+                    "budgets", lambda be: be.charge(key, usd, actual, plan.BUDGET_KEEP_SECONDS)
+                )
+            except Exception as exc:
+                log.error(
+                    "could not charge %s tokens / $%s to the budget of '%s': %s",
+                    actual,
+                    usd,
+                    g.budget_service,
+                    exc,
+                )
+        ex.audit_extra["limits"] = summary
+
+    # -- reporting ------------------------------------------------------------------------
+    def buckets(self) -> list[Bucket]:
+        out: list[Bucket] = []
+        for s in [self.global_set, *self.model_sets.values(), *self.service_sets.values()]:
+            if s is not None:
+                out += [b for b in (s.requests, s.tokens) if b is not None]
+        return out
+
+    async def aclose(self) -> None:
+        await self.state.aclose()
+
+
+class UpstreamQuota:
+    """Dispatcher gate for ``providers.<name>.requests_per_minute``.
+
+    A provider over its quota raises a retryable 429 for that deployment (recorded as an
+    attempt, without counting against its breaker: the deployment is healthy), so the
+    dispatcher tries the next candidate, and backs off by the bucket's wait if none is left.
+    """
+
+    def __init__(self, state: GatewayState, quotas: dict[str, int]) -> None:
+        self.state = state
+        self.buckets = {name: plan.provider_bucket(name, rpm) for name, rpm in quotas.items()}
+        self.refused: Counter[str] = Counter()
+
+    async def __call__(self, ex: Exchange, c: Candidate) -> None:
+        bucket = self.buckets.get(c.provider.name)
+        if bucket is None:
+            return
+        take = [Take(bucket, 1.0)]
+        adm = await self.state.run("limits", lambda be: be.admit(take, None))
+        if adm.ok:
+            return
+        self.refused[bucket.key] += 1
+        ex.attempts.append(Attempt(c.key, c.provider.name, "rate_limit_exceeded", 0.0, 429))
+        ex.audit_extra["limit"] = bucket.key
+        retry = max(1, math.ceil(adm.retry_after))
+        raise UpstreamError(
+            f"provider '{c.provider.name}' is over its quota of "
+            f"{round(bucket.capacity)} requests per minute "
+            f"(providers.{c.provider.name}.requests_per_minute in models.yaml)",
+            status=429,
+            code="rate_limit_exceeded",
+            upstream_status=429,
+            retryable=True,
+            retry_after=adm.retry_after,
+            headers={"Retry-After": str(retry), "X-OpenClaw-Limit": bucket.key},
+        )
+
+
+def _factory(gateway: Gateway) -> list[Any]:
+    cfg = gateway.config
+    quotas = {
+        name: p.requests_per_minute
+        for name, p in cfg.models.providers.items()
+        if p.requests_per_minute is not None
+    }
+    if quotas:
+        gateway.dispatcher.gate = UpstreamQuota(state_for(gateway), quotas)
+    pol = cfg.policies
+    if pol.services or pol.limits.global_ is not None or pol.limits.models:
+        return [LimitsStage(gateway)]
+    return []
+
+
+def _register() -> None:
+    from openclaw.pipeline.gateway import register_stage_factory
+
+    register_stage_factory(20, _factory)
+
+
+_register()
