@@ -158,6 +158,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(f[11]) + int(f[12])) / _TICK  # utime, stime
 
 
+def cpu_busy_seconds(cpu: int | None) -> float:
+    """Busy time of one CPU (or all, for None) from ``/proc/stat``: everything but idle/iowait."""
+    name = "cpu" if cpu is None else f"cpu{cpu}"
+    try:
+        for line in Path("/proc/stat").read_text().splitlines():
+            f = line.split()
+            if f and f[0] == name:
+                v = [int(x) for x in f[1:9]]
+                return (sum(v) - v[3] - v[4]) / _TICK  # minus idle and iowait
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
 def rss_bytes(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():

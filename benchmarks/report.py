@@ -81,6 +81,35 @@ def policy_stage(doc: Doc) -> list[Doc]:
     return rows
 
 
+def limits_stage(doc: Doc) -> list[Doc]:
+    """The limits stage against pass-through, clean 200-char prompt: p50/p99 at 1 connection
+    (what it adds to a request) and throughput at 32 (what it costs the gateway)."""
+    idx = index(doc)
+    rows = []
+    for scenario, state in (("limits-memory", "memory"), ("limits-redis", "redis")):
+        one, many = idx.get((scenario, "clean-200", 1)), idx.get((scenario, "clean-200", 32))
+        if one is None and many is None:
+            continue
+        base32 = idx.get(("passthrough", "clean-200", 32))
+        rows.append(
+            {
+                "state": state,
+                "added_p50": _sub(
+                    _p50(idx, scenario, "clean-200"), _p50(idx, "passthrough", "clean-200")
+                ),
+                "added_p99": _sub(
+                    _p50(idx, scenario, "clean-200", "p99"),
+                    _p50(idx, "passthrough", "clean-200", "p99"),
+                ),
+                "rps_32": None if many is None else many["rps"],
+                "x_passthrough_32": _div(
+                    None if many is None else many["rps"], None if base32 is None else base32["rps"]
+                ),
+            }
+        )
+    return rows
+
+
 def _sub(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else round(a - b, 4)
 
@@ -274,20 +303,23 @@ def markdown(doc: Doc) -> str:
         "",
         "Latencies in ms. *Added* = p50 / p99 over direct to upstream with the same prompt, at 1 "
         "connection. CPU = CPU-seconds of the system's processes per 1,000 requests. RSS after "
-        "the point.",
+        "the point. *Other load*: share of the system-under-test CPU that other programs used "
+        "during the point (0% on a quiet machine).",
         "",
         "| # | Scenario | Prompt | Conn | req/s | p50 | p99 | p99.9 | Added p50 / p99 | "
-        "CPU s/1k | RSS MB | × direct | × LiteLLM 2w | Errors |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "CPU s/1k | RSS MB | × direct | × LiteLLM 2w | Errors | Other load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in doc["points"]:
         lat, a = p["latency_ms"], p.get("added_ms")
         added = "–" if not a else f"{a['p50']:+.3f} / {a['p99']:+.3f}"
+        fb = p.get("foreign_busy")
+        other = "–" if fb is None else f"{fb * 100:.0f}%"
         lines.append(
             f"| {p['number']} | {p['title']} | {p['payload']} | {p['connections']} | "
             f"{_f(p['rps'], 0)} | {_f(lat.get('p50'), 3)} | {_f(lat.get('p99'), 3)} | "
             f"{_f(lat.get('p999'), 3)} | {added} | {_f(p['cpu_s_per_1k'], 3)} | {_f(p['rss_mb'], 1)} | "
-            f"{_f(p['x_direct'])} | {_f(p['x_litellm2'])} | {p['errors'] or ''} |"
+            f"{_f(p['x_direct'])} | {_f(p['x_litellm2'])} | {p['errors'] or ''} | {other} |"
         )
     stream = [p for p in doc["points"] if p["stream"]]
     if stream:
@@ -324,6 +356,23 @@ def markdown(doc: Doc) -> str:
                 f"| {r['payload']} | {_f(r['passthrough_added'], 3)} | {_f(r['seed-pattern_added'], 3)} | "
                 f"{_f(r['seed-pattern_stage'], 3)} | {_f(r['seed-spacy_added'], 3)} | "
                 f"{_f(r['seed-spacy_stage'], 3)} |"
+            )
+    lstage = doc.get("limits_stage")
+    if lstage:
+        lines += [
+            "",
+            "## Cost of the limits stage (clean 200-char prompt)",
+            "",
+            "Service rate limit (requests and tokens), daily budget, concurrency slot and global "
+            "buckets on every request, no policies; *added* is over pass-through at 1 connection.",
+            "",
+            "| State | Added p50 ms | Added p99 ms | req/s at 32 | × pass-through at 32 |",
+            "|---|---|---|---|---|",
+        ]
+        for r in lstage:
+            lines.append(
+                f"| {r['state']} | {_f(r['added_p50'], 3)} | {_f(r['added_p99'], 3)} | "
+                f"{_f(r['rps_32'], 0)} | {_f(r['x_passthrough_32'])} |"
             )
     soak = doc.get("soak")
     if soak and "error" not in soak:
@@ -429,6 +478,7 @@ def _color(p: Doc) -> str:
 def finalize(doc: Doc) -> Doc:
     derive(doc)
     doc["policy_stage"] = policy_stage(doc)
+    doc["limits_stage"] = limits_stage(doc)
     doc["upstream_check"] = upstream_check(doc)
     doc["targets"] = targets(doc)
     return doc

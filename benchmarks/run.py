@@ -26,7 +26,7 @@ from pathlib import Path
 from benchmarks import profile, wrk
 from benchmarks.loadgen import LoadResult, rounded
 from benchmarks.payloads import PAYLOADS, Template, prompt_chars
-from benchmarks.procs import log
+from benchmarks.procs import cpu_busy_seconds, log
 from benchmarks.scenarios import Point, plan
 from benchmarks.soak import run_soak
 from benchmarks.systems import (
@@ -190,7 +190,9 @@ class Runner:
                     ),
                     raw,
                 )
+        sys_cpu = self.ctx.pinning.system
         cpu0, up0, t0 = system.cpu_seconds(), self.upstream.cpu_seconds(), time.monotonic()
+        busy0 = cpu_busy_seconds(sys_cpu)
         res = self.load(
             system,
             template,
@@ -201,6 +203,10 @@ class Runner:
         )
         wall = time.monotonic() - t0
         cpu1, up1 = system.cpu_seconds(), self.upstream.cpu_seconds()
+        busy1 = cpu_busy_seconds(sys_cpu)
+        # Time the system's CPU spent on anything but the system under test: other programs
+        # on a shared machine. (Without pinning it is the whole machine, and includes us.)
+        foreign = max(0.0, (busy1 - busy0) - (cpu1 - cpu0)) / wall if wall > 0 else None
         rss = system.rss_bytes()
         profile_note = None
         if prof is not None:
@@ -229,6 +235,7 @@ class Runner:
             "cpu_s_per_1k": round((cpu1 - cpu0) / res.requests * 1000, 4) if res.requests else None,
             "rss_mb": round(rss / MB, 1),
             "upstream_busy": round((up1 - up0) / wall, 3) if wall > 0 else None,
+            "foreign_busy": None if foreign is None or sys_cpu is None else round(foreign, 3),
             "profile": profile_note,
         }
         self.counter += 1
@@ -315,7 +322,10 @@ class Runner:
         shutil.rmtree(self.work, ignore_errors=True)
         self.work.mkdir(parents=True)
         self.ctx.pinning.pin_self()
+        load_before = _loadavg()
         self.choose_generator()
+        if opts.install and not opts.quick:
+            _ensure_matplotlib()
         log(f"pinning: {self.ctx.pinning.note}; generator: {'wrk' if self.wrk else 'asyncio'}")
         self.upstream.start(self.ctx)
         soak: dict[str, object] | None = None
@@ -330,9 +340,21 @@ class Runner:
                     soak = {"error": f"{type(exc).__name__}: {exc}"}
         finally:
             self.upstream.stop()
+            for cleanup in self.ctx.cleanups:
+                cleanup()
         if not opts.keep_work:
             shutil.rmtree(self.work / "homes", ignore_errors=True)
+        foreign = [p["foreign_busy"] for p in self.points if p.get("foreign_busy") is not None]
+        if load_before > 0.5 or (foreign and max(foreign) > 0.1):
+            self.ctx.notes.append(
+                f"the machine was not quiet: 1-minute load average {load_before:.1f} before the "
+                "run started; other programs took up to "
+                f"{max(foreign, default=0) * 100:.0f}% of the system-under-test CPU during a point "
+                f"(mean {sum(foreign) / max(len(foreign), 1) * 100:.0f}%). Figures are noisier "
+                "and lower than on a quiet machine"
+            )
         return {
+            "loadavg_before": load_before,
             "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             "elapsed_s": round(time.monotonic() - started, 1),
             "mode": "quick" if opts.quick else "full",
@@ -378,6 +400,30 @@ def run(opts: Options) -> dict[str, object]:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _ensure_matplotlib() -> None:
+    """The chart needs matplotlib (the ``bench`` extra); install it once if it is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is not None:
+        return
+    log("installing matplotlib for the chart (once)...")
+    r = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "matplotlib>=3.8"],
+        capture_output=True,
+        text=True,
+    )
+    if r.returncode != 0:
+        log(f"could not install matplotlib: {r.stderr.strip()[-300:]}")
+    importlib.invalidate_caches()
+
+
+def _loadavg() -> float:
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _path(url: str) -> str:

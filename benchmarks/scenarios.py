@@ -3,8 +3,9 @@
 A scenario names the system it runs against (``direct``, ``gateway:<variant>`` from
 :data:`benchmarks.systems.GATEWAY_VARIANTS`, ``litellm:<workers>``), the payloads, the
 connection counts, and whether requests stream. The runner groups points by system so each
-system starts once. To add a scenario (the limits stage, say): add a gateway variant that
-writes its config, then one line to :data:`SCENARIOS`; the table, JSON and chart pick it up.
+system starts once. To add a scenario: add a gateway variant that writes its config, then one
+entry in :data:`SCENARIOS`; the table, JSON and chart pick it up. Scenario "L" (not in the
+issue's numbering) is the limits stage of the access-control issue, against pass-through.
 The soak is not a scenario: it has its own step in :mod:`benchmarks.run`.
 """
 
@@ -52,6 +53,21 @@ SCENARIOS: tuple[Scenario, ...] = (
         "gateway:seed-pattern",
         ("clean-200",),
         stream=True,
+        quick=False,
+    ),
+    Scenario(
+        "limits-memory",
+        "L",
+        "Limits stage, memory state",
+        "gateway:limits-memory",
+        ("clean-200",),
+    ),
+    Scenario(
+        "limits-redis",
+        "L",
+        "Limits stage, Redis state",
+        "gateway:limits-redis",
+        ("clean-200",),
         quick=False,
     ),
     Scenario(

@@ -3,8 +3,9 @@
 Each system is started the way its users start it and answers ``POST .../chat/completions`` at
 :attr:`System.url`. The gateway is ``openclaw gateway run`` with a config written for the run
 into its own ``OPENCLAW_HOME``; which config is a :class:`GatewayVariant`, looked up by name in
-:data:`GATEWAY_VARIANTS`. A later stage (limits in memory, limits in Redis) is one more variant
-there and one more scenario in :mod:`benchmarks.scenarios`; nothing else changes.
+:data:`GATEWAY_VARIANTS` (pass-through, the seed policies with either PII mode, the limits
+stage with memory or Redis state). Another stage is one more variant there and one more
+scenario in :mod:`benchmarks.scenarios`; nothing else changes.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class Context:
     token: str = "bench-token-not-a-secret"
     install: bool = True  # may the harness pip/apt-install what it needs
     notes: list[str] = field(default_factory=list)
+    redis_url: str = ""  # set by the first variant that needs Redis (_ensure_redis)
+    cleanups: list[Callable[[], None]] = field(default_factory=list)  # run when the run ends
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {
@@ -162,6 +165,64 @@ def _ensure_spacy(ctx: Context) -> str | None:
     return None
 
 
+# The limits stage with every check it has (service rate limit on requests and tokens, daily
+# budget, concurrency slot, global buckets) on the identity every benchmark request has (the
+# gateway token, no service header: service 'default'). The limits are far above what the run
+# can reach, so every request is admitted and what is measured is the stage's own cost; the
+# policies are off, so the difference to pass-through is the limits stage alone.
+LIMITS_POLICIES = """\
+policies: []
+services:
+  - name: default
+    rate_limit: {requests_per_minute: 100000000, tokens_per_minute: 100000000000}
+    budget: {tokens_per_day: 1000000000000}
+    max_concurrent: 10000
+limits:
+  global: {requests_per_minute: 100000000, tokens_per_minute: 100000000000}
+"""
+
+
+def _ensure_redis(ctx: Context) -> str | None:
+    """Start a ``redis-server`` on loopback for the run (once), pinned with the load."""
+    if ctx.redis_url:
+        return None
+    import shutil
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return "redis-server is not installed (Debian: apt-get install redis-server)"
+    port = free_port()
+    argv = [
+        *ctx.pinning.prefix("load"),
+        binary,
+        "--port", str(port),
+        "--bind", "127.0.0.1",
+        "--save", "",
+        "--appendonly", "no",
+    ]  # fmt: skip
+    proc = Proc("redis", argv, ctx.work / "logs" / "redis.log", env=ctx.env()).start()
+    ctx.cleanups.append(proc.stop)
+    import socket
+    import time
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    ctx.redis_url = f"redis://127.0.0.1:{port}/0"
+                    return None
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return f"redis-server did not answer on port {port}: {proc.tail()}"
+
+
+def _limits_redis(ctx: Context) -> str:
+    return LIMITS_POLICIES + f"state:\n  backend: redis\n  url: {ctx.redis_url}\n"
+
+
 GATEWAY_VARIANTS: dict[str, GatewayVariant] = {
     v.key: v
     for v in (
@@ -182,6 +243,17 @@ GATEWAY_VARIANTS: dict[str, GatewayVariant] = {
             lambda ctx: _seed_policies() + f"\npii:\n  spacy_model: {SPACY_PACKAGE}\n",
             expect_seed_routing=True,
             prepare=_ensure_spacy,
+        ),
+        GatewayVariant(
+            "limits-memory",
+            "Gateway, limits stage (memory state), no policies",
+            lambda ctx: LIMITS_POLICIES,
+        ),
+        GatewayVariant(
+            "limits-redis",
+            "Gateway, limits stage (Redis state), no policies",
+            _limits_redis,
+            prepare=_ensure_redis,
         ),
         GatewayVariant(
             "soak",
