@@ -18,7 +18,6 @@ rerouted it or a failover happened (to stderr when stdout is a pipe).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ from rich.live import Live
 from rich.markdown import Markdown
 
 from openclaw.channels.base import Channel
-from openclaw.config import DEFAULT_HOST, DEFAULT_PORT, load_config
+from openclaw.config import DEFAULT_HOST, load_config
 from openclaw.errors import OpenClawError
 from openclaw.server.auth import read_token
 
@@ -164,11 +163,9 @@ class GatewaySession:
 
 
 def _port(port: int | None) -> int:
-    # Same rule as openclaw.cli.client.gateway_port (not imported: cli imports this module).
-    if port:
-        return port
-    env = os.environ.get("OPENCLAW_PORT")
-    return int(env) if env and env.isdigit() else DEFAULT_PORT
+    from openclaw.service.record import gateway_port
+
+    return gateway_port(port)
 
 
 def _error_from(status: int, text: str) -> OpenClawError:

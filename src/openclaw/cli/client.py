@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from openclaw.config import DEFAULT_HOST, DEFAULT_PORT, home_dir
+from openclaw.config import DEFAULT_HOST, home_dir
 from openclaw.server.auth import read_token
+from openclaw.service.record import gateway_port
 
-
-def gateway_port(port: int | None = None) -> int:
-    if port:
-        return port
-    env = os.environ.get("OPENCLAW_PORT")
-    return int(env) if env and env.isdigit() else DEFAULT_PORT
+__all__ = ["base_url", "client", "gateway_port", "get_json"]
 
 
 def base_url(host: str | None = None, port: int | None = None) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import click
 import httpx
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from openclaw.cli.client import base_url, gateway_port, get_json
@@ -24,22 +25,13 @@ from openclaw.service import MANAGER_ENV, note_background_start
 from openclaw.service.commands import install as install_command
 from openclaw.service.commands import service_info, service_lines
 from openclaw.service.commands import uninstall as uninstall_command
+from openclaw.service.fallback import background_pid, pid_alive
 
 console = Console()
 
 
 def read_pid(home: Path) -> int | None:
-    try:
-        pid = int(pid_path(home).read_text().strip())
-    except (OSError, ValueError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid
-    return pid
+    return background_pid(home)
 
 
 def healthy(port: int, timeout: float = 1.0) -> bool:
@@ -126,7 +118,11 @@ def start(host: str, port: int | None, wait: float) -> None:
 @cli.command()
 @click.option("--timeout", default=15.0, show_default=True, help="Seconds to wait for exit.")
 def stop(timeout: float) -> None:
-    """Stop the background gateway (SIGTERM: in-flight requests finish first)."""
+    """Stop the running gateway (SIGTERM: in-flight requests finish first).
+
+    A gateway run by systemd or launchd stays stopped until the next login or
+    'openclaw gateway install'. On Windows the process is ended without draining.
+    """
     home = home_dir()
     pid = read_pid(home)
     if pid is None:
@@ -135,9 +131,7 @@ def stop(timeout: float) -> None:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not pid_alive(pid):
             click.echo(f"OpenClaw gateway stopped (pid {pid})")
             with contextlib.suppress(OSError):
                 pid_path(home).unlink()
@@ -208,11 +202,11 @@ def render_status(data: dict[str, Any]) -> None:
     for line in service_lines(data):
         console.print(f"  {line}")
     files = ", ".join(f"{n}{'' if ok else ' (missing)'}" for n, ok in data["config_files"].items())
-    console.print(f"  config: {data['home']}  [{files}]")
+    console.print(f"  config: {escape(str(data['home']))}  {escape('[' + files + ']')}")
     lr = data.get("last_reload")
     if lr:
         console.print(
-            f"  last reload: {'ok' if lr['ok'] else '[red]rejected[/]: ' + str(lr['error'])}"
+            f"  last reload: {'ok' if lr['ok'] else '[red]rejected[/]: ' + escape(str(lr['error']))}"
         )
     if data.get("mock_only"):
         console.print(

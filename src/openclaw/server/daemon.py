@@ -78,9 +78,14 @@ async def serve(
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(state.reload("SIGHUP")))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except NotImplementedError:  # Windows' event loops have no signal handlers
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+    sighup = getattr(signal, "SIGHUP", None)  # not on Windows: the file watcher reloads there
+    if sighup is not None:
+        loop.add_signal_handler(sighup, lambda: asyncio.ensure_future(state.reload("SIGHUP")))
 
     async def watch() -> None:
         while True:

@@ -10,10 +10,38 @@ managers, running this installation's own ``openclaw gateway start|stop``.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from openclaw.config import pid_path
 from openclaw.service.manager import ServiceError, ServiceManager, ServiceSpec, ServiceState
+
+
+def pid_alive(pid: int) -> bool:
+    """Is process ``pid`` running? ``os.kill(pid, 0)`` on POSIX; on Windows, where signal 0
+    is CTRL_C_EVENT and would interrupt the process, OpenProcess and its exit code."""
+    if sys.platform == "win32":
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined,unused-ignore]
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return False
+        try:
+            code = ctypes.c_ulong()
+            ok = kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+            return bool(ok) and code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, but another user's
+    except OSError:
+        return False
+    return True
 
 
 def background_pid(home: Path) -> int | None:
@@ -22,15 +50,7 @@ def background_pid(home: Path) -> int | None:
         pid = int(pid_path(home).read_text().strip())
     except (OSError, ValueError):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid
-    except OSError:  # Windows: os.kill(pid, 0) is not a liveness probe there
-        return None
-    return pid
+    return pid if pid_alive(pid) else None
 
 
 class BackgroundProcess(ServiceManager):

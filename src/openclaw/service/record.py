@@ -78,3 +78,25 @@ def note_background_start(home: Path, port: int, program: list[str]) -> None:
     if current is not None and current.supervised:
         return
     write_record(home, ServiceRecord(manager="none", port=port, program=program))
+
+
+def gateway_port(port: int | None = None, home: Path | None = None) -> int:
+    """The port CLI commands use: ``--port``, else ``$OPENCLAW_PORT``, else the port the
+    installed service runs on (this record, written by onboarding), else 18789. Without the
+    record step, ``onboard --port 18999 --install-daemon`` left ``gateway status`` looking at
+    18789."""
+    if port:
+        return port
+    env = os.environ.get("OPENCLAW_PORT")
+    if env and env.isdigit():
+        return int(env)
+    if home is None:
+        from openclaw.config import home_dir
+
+        home = home_dir()
+    record = read_record(home)
+    if record is not None and 0 < record.port < 65536:
+        return record.port
+    from openclaw.config import DEFAULT_PORT
+
+    return DEFAULT_PORT
