@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import stat
@@ -76,11 +77,75 @@ async def test_wrong_token_is_401(gw: Served) -> None:
     assert status == 401
 
 
-async def test_unauthenticated_requests_are_audited_only_when_they_reach_the_pipeline(
+REFUSALS = [
+    # (what, headers beyond the token, body, status, code, refused_at)
+    ("no token", {"Authorization": ""}, CHAT, 401, "missing_api_key", "door"),
+    ("wrong token", {"Authorization": "Bearer nope"}, CHAT, 401, "invalid_api_key", "door"),
+    ("foreign Host", {"Host": "evil.example.com"}, CHAT, 403, "host_not_allowed", "door"),
+    ("foreign Origin", {"Origin": "https://evil.example"}, CHAT, 403, "origin_not_allowed", "door"),
+    ("malformed JSON", {}, b'{"messages": [', 400, "invalid_json", "pipeline_entry"),
+    ("schema error", {}, b'{"messages": "not a list"}', 400, None, "pipeline_entry"),
+    ("body over the limit", {}, b'{"x": "' + b"a" * (11 * 1024 * 1024) + b'"}', 413, None,
+     "pipeline_entry"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("what", "headers", "body", "status", "code", "where"),
+    REFUSALS,
+    ids=[r[0] for r in REFUSALS],
+)
+async def test_every_refused_model_request_has_one_audit_record(
     gw: Served,
+    what: str,
+    headers: dict[str, str],
+    body: bytes,
+    status: int,
+    code: str | None,
+    where: str,
 ) -> None:
-    await call(gw, "POST", "/v1/chat/completions", body=CHAT)
-    assert gw.audit() == []  # refused at the door, before any model work
+    hdrs = {**gw.auth, "Content-Type": "application/json", **headers}
+    hdrs = {k: v for k, v in hdrs.items() if v}
+    async with (
+        aiohttp.ClientSession() as s,
+        s.post(gw.base + "/v1/chat/completions", headers=hdrs, data=body) as r,
+    ):
+        got = await r.json()
+        request_id = r.headers.get("X-OpenClaw-Request-Id")
+    assert r.status == status and "error" in got
+    if code is not None:
+        assert got["error"]["code"] == code
+    records = gw.audit()
+    assert len(records) == 1, records
+    rec = records[0]
+    assert rec["request_id"] == request_id and request_id.startswith("req_")
+    assert rec["status"] == status and rec["error"]["code"] == got["error"]["code"]
+    assert rec["refused_at"] == where and rec["model"] is None and rec["provider"] is None
+    # Only an authenticated caller names its service in the record.
+    assert rec["service"] == ("unauthenticated" if where == "door" else "default")
+
+
+async def test_a_refused_record_keeps_the_hash_chain_and_no_request_content(gw: Served) -> None:
+    from openclaw.audit.record import record_hash
+
+    secret = "4111 1111 1111 1111"
+    bad = json.dumps({"messages": [{"role": secret, "content": "hi"}]})  # 400: bad role
+    await call(gw, "POST", "/v1/chat/completions", gw.auth, bad.encode())
+    await call(gw, "POST", "/v1/chat/completions", {}, CHAT)
+    ok = json.dumps({"messages": [{"role": "user", "content": "hi"}]}).encode()
+    assert (await call(gw, "POST", "/v1/chat/completions", gw.auth, ok))[0] == 200
+    records = gw.audit()
+    assert [r["status"] for r in records] == [400, 401, 200]
+    for prev, rec in itertools.pairwise(records):
+        assert rec["prev"] == prev["hash"]
+    assert all(r["hash"] == record_hash(r) for r in records)
+    assert secret not in (gw.home / "audit.log").read_text()
+
+
+async def test_refusals_of_routes_without_model_work_are_not_audited(gw: Served) -> None:
+    await call(gw, "GET", "/v1/models")  # 401: a read, not a model request
+    await call(gw, "GET", "/v1/nope", gw.auth)  # 404
+    assert gw.audit() == []
 
 
 async def test_healthz_needs_no_token(gw: Served) -> None:

@@ -214,8 +214,8 @@ def check_keys(cfg: Config) -> list[Finding]:
                 "keys",
                 "error" if name in used else "warning",
                 f"provider '{name}' reads its key from ${{{ref.var}}}, which is not set here",
-                f"export {ref.var}=... before the gateway starts (for a service, put "
-                f"{ref.var}=... in {cfg.home / 'gateway.env'}, mode 0600)",
+                f"export {ref.var}=... before the gateway starts, or put {ref.var}=... in "
+                f"{cfg.home / 'gateway.env'} (mode 0600), which the daemon reads at start",
             )
         )
     for ch in cfg.channels.channels:

@@ -120,7 +120,8 @@ def check_plan(plan: Plan, machine: Machine) -> Plan:
     if plan.api_key_env and not key_is_set(plan.api_key_env):
         plan.notes.append(
             f"{plan.api_key_env} is not set in this environment: export it before the gateway "
-            "starts (a service reads it from ~/.openclaw/gateway.env, mode 0600)"
+            "starts, or put it in gateway.env in the OpenClaw home (mode 0600), which the daemon "
+            "reads at start under any service manager"
         )
     if plan.provider == "mock":
         plan.notes.append(

@@ -19,7 +19,7 @@ from openclaw.errors import AuthenticationError, PermissionDenied
 from openclaw.limits.ipfilter import ip_filter
 from openclaw.limits.services import registry_for
 from openclaw.server.auth import bearer, host_allowed, origin_allowed, token_matches
-from openclaw.server.chat import SERVICE_IDENTITY, chat_completions
+from openclaw.server.chat import PASSED_DOOR, SERVICE_IDENTITY, chat_completions
 from openclaw.server.errors import Handler, error_middleware
 from openclaw.server.state import AppState
 
@@ -94,6 +94,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
                     code="gateway_token_required",
                 )
             request[SERVICE_IDENTITY] = service
+    request[PASSED_DOOR] = True
     return await handler(request)
 
 

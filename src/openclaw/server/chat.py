@@ -30,6 +30,15 @@ CLIENT_CLOSED = 499
 SERVICE_IDENTITY: Any = (
     web.RequestKey("openclaw_service", str) if hasattr(web, "RequestKey") else "openclaw_service"
 )
+#: Set once the request has an exchange, whose audit record the handler writes; until then a
+#: refusal is audited by the error middleware (:func:`openclaw.server.errors.audit_refusal`).
+EXCHANGE_MADE: Any = (
+    web.RequestKey("openclaw_exchange", bool) if hasattr(web, "RequestKey") else "openclaw_exchange"
+)
+#: Set by the auth middleware when the request passed the security and auth checks.
+PASSED_DOOR: Any = (
+    web.RequestKey("openclaw_door", bool) if hasattr(web, "RequestKey") else "openclaw_door"
+)
 
 
 async def read_json(request: web.Request) -> tuple[object, bytes]:
@@ -62,6 +71,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         raw=raw,
         client_ip=request.remote,
     )
+    request[EXCHANGE_MADE] = True
     ex.cache_control = request.headers.get("X-OpenClaw-Cache")
     if identity is not None:
         ex.audit_extra["auth"] = "service_token"

@@ -124,7 +124,54 @@ def _startup_notes(state: AppState) -> list[str]:
     return notes
 
 
+ENV_FILE = "gateway.env"
+
+
+def load_env_file(home: Path) -> list[str]:
+    """Set variables from ``$OPENCLAW_HOME/gateway.env`` that the environment does not set.
+
+    Provider keys for a daemon that a service manager starts: systemd reads the file itself
+    (``EnvironmentFile``), but launchd, Task Scheduler and the background process cannot, so
+    the daemon reads it too, the same way everywhere. ``KEY=VALUE`` lines, optional
+    ``export``, quotes stripped, ``#`` comments. Returns the names set (never the values).
+    """
+    path = home / ENV_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return []
+    if os.name == "posix" and mode & 0o077:
+        log.warning(
+            "%s is readable by other users (mode %o); it holds keys: chmod 600 %s",
+            path,
+            mode,
+            path,
+        )
+    names = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").strip()
+        key, eq, value = line.partition("=")
+        key = key.strip()
+        if not eq or not key.replace("_", "").isalnum() or key[0].isdigit():
+            log.warning("%s:%d: not KEY=VALUE; line ignored", path, n)
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if key not in os.environ:
+            os.environ[key] = value
+            names.append(key)
+    if names:
+        log.info("read %s from %s", ", ".join(names), path)
+    return names
+
+
 def run(home: Path, host: str, port: int, *, auth: bool = True, log_level: str = "INFO") -> None:
     setup_logging(home, log_level)
+    load_env_file(home)
     install_uvloop()
     asyncio.run(serve(home, host, port, auth=auth))

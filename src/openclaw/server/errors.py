@@ -43,21 +43,58 @@ def http_error(status: int, message: str) -> OpenClawError:
     return err
 
 
+def audit_refusal(request: web.Request, exc: OpenClawError) -> dict[str, str]:
+    """Write the audit record of a model request refused before it had an exchange.
+
+    Every ``POST /v1/...`` refused at the door (bad or missing token, foreign Host or Origin,
+    IP lists) and every chat request refused before the pipeline (malformed JSON, schema
+    errors, a body over the limit) gets a record like any other request, with ``refused_at``
+    saying where; a request that reached the pipeline is audited by its handler instead.
+    The service is only taken from the request once the caller has authenticated. Returns
+    the headers to add to the error response (the request id).
+    """
+    from openclaw.server.app import STATE
+    from openclaw.server.chat import EXCHANGE_MADE, PASSED_DOOR, SERVICE_IDENTITY
+
+    if request.method != "POST" or not request.path.startswith("/v1/"):
+        return {}
+    passed = bool(request.get(PASSED_DOOR))
+    if request.get(EXCHANGE_MADE) or (passed and request.path != "/v1/chat/completions"):
+        return {}
+    try:
+        gw = request.app[STATE].gateway
+        if passed:
+            claimed = request.headers.get("X-OpenClaw-Service") or "default"
+            service = request.get(SERVICE_IDENTITY) or claimed[:64]
+        else:
+            service = "unauthenticated"
+        ex = gw.exchange({}, service=service, raw=b"", client_ip=request.remote)
+        ex.requested_model = None
+        ex.audit_extra["refused_at"] = "pipeline_entry" if passed else "door"
+        ex.audit_extra["path"] = request.path[:128]
+        del ex.audit_extra["request_sha256"]  # the body was not read (or not valid)
+        ex.fail(exc)
+        gw.finish(ex)
+        return {"X-OpenClaw-Request-Id": ex.request_id}
+    except Exception:  # the refusal stands even if its record cannot be written
+        log.exception("could not audit a refused request to %s", request.path)
+        return {}
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except OpenClawError as exc:
-        return error_response(exc)
+        return error_response(exc, audit_refusal(request, exc))
     except web.HTTPRequestEntityTooLarge:
         limit = request.app._client_max_size
-        return error_response(
-            http_error(
-                413,
-                f"request body is larger than the limit of {limit} bytes "
-                "(security.max_body_bytes in policies.yaml)",
-            )
+        err = http_error(
+            413,
+            f"request body is larger than the limit of {limit} bytes "
+            "(security.max_body_bytes in policies.yaml)",
         )
+        return error_response(err, audit_refusal(request, err))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
