@@ -113,7 +113,15 @@ class CacheStage:
             return
         key = request_key(ex)
         if use_cache:
-            raw = await self.state.run("cache", lambda be: be.cache_get(key))
+            try:
+                raw = await self.state.run("cache", lambda be: be.cache_get(key))
+            except Exception as exc:  # a cache that answers oddly is a miss, not a refusal
+                if getattr(exc, "status", None) == 503:
+                    raise  # fail_closed for the cache: the operator asked for refusals
+                log.warning(
+                    "cache lookup failed (%s: %s); treated as a miss", type(exc).__name__, exc
+                )
+                raw = None
             entry = _decode(raw)
             ex.audit_extra["cache_key"] = key[:16]
             if entry is not None:

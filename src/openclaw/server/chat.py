@@ -11,6 +11,7 @@ handler is cancelled, which cancels the upstream call, and the record says statu
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from openclaw.pipeline.gateway import Gateway
 
 CLIENT_CLOSED = 499
+log = logging.getLogger("openclaw.server")
 #: Set by the auth middleware when the bearer token is a service's token (its name). A typed
 #: key where aiohttp has them (it warns about plain string keys), else the string.
 SERVICE_IDENTITY: Any = (
@@ -134,7 +136,6 @@ async def _stream(request: web.Request, gw: Gateway, ex: Exchange) -> web.Stream
             **gw.headers(ex),
         },
     )
-    finished = False
     try:
         await resp.prepare(request)
         ex.ttft_ms = (time.perf_counter() - ex.started) * 1000.0
@@ -142,17 +143,20 @@ async def _stream(request: web.Request, gw: Gateway, ex: Exchange) -> web.Stream
         async for ch in chunks:
             await resp.write(b"data: " + orjson.dumps(ch) + b"\n\n")
     except OpenClawError as exc:
-        finished = True
         gw.finish(ex)
         await resp.write(b"data: " + orjson.dumps(exc.to_dict()) + b"\n\n")
         await resp.write_eof()
         return resp
-    except (asyncio.CancelledError, ConnectionResetError):
-        ex.status = CLIENT_CLOSED
+    except BaseException as exc:
+        # The client went away, or writing failed some other way: either way the stream is
+        # cut, the audit record says so, and the pipeline's release hooks still run.
+        if isinstance(exc, asyncio.CancelledError | ConnectionResetError):
+            ex.status = CLIENT_CLOSED
+        else:
+            log.exception("streaming %s failed", ex.request_id)
+            ex.fail(OpenClawError(f"internal error while streaming ({type(exc).__name__})"))
         ex.stream_cut = True
-        if not finished:
-            finished = True
-            gw.finish(ex)
+        gw.finish(ex)
         await chunks.aclose()
         raise
     gw.finish(ex)
