@@ -185,6 +185,16 @@ def test_service_cli_refuses_a_bad_name_and_a_bad_grace() -> None:
         ),
         ("limits:\n  models:\n    nope: {requests_per_minute: 1}\n", "limits.models.nope"),
         ("services:\n  - name: a\n    budget: {on_exceed: block}\n", "usd_per_day or"),
+        (
+            "services:\n  - name: a\n    deny_models: [cheap]\n"
+            "    budget: {usd_per_day: 1, on_exceed: 'downgrade:cheap'}\n",
+            "may not use 'cheap'",
+        ),
+        (
+            "services:\n  - name: a\n    allow_models: [general]\n"
+            "    budget: {usd_per_day: 1, on_exceed: 'downgrade:cheap'}\n",
+            "may not use 'cheap'",
+        ),
     ],
 )
 def test_names_that_must_be_model_aliases_are_checked_at_load(

@@ -92,6 +92,13 @@ def validate(config: Config) -> None:
             to = svc.budget.downgrade_to
             if to is not None:
                 need(to, f"services[{svc.name}].budget.on_exceed")
+                denied = svc.deny_models and model_matches(to, svc.deny_models)
+                if denied or (svc.allow_models and not model_matches(to, svc.allow_models)):
+                    raise ConfigError(
+                        f"policies.yaml: services[{svc.name}].budget.on_exceed: the service may "
+                        f"not use '{to}' (its allow_models / deny_models), so a spent budget "
+                        "could never be served there; allow it or downgrade elsewhere"
+                    )
 
 
 def estimate_request_tokens(ex: Exchange, default_completion: int) -> tuple[int, int]:
