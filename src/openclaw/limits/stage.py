@@ -27,6 +27,7 @@ import logging
 import math
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -292,31 +293,45 @@ class LimitsStage:
             return
         actual = plan.used_tokens(ex, g.prompt_estimate)
         summary: dict[str, Any] = {"estimated_tokens": g.estimate, "charged_tokens": actual}
-        if g.backend is not None:
-            delta = float(actual - g.estimate)
-            if g.token_takes and delta:
-                adj = [Take(t.bucket, delta) for t in g.token_takes]
-                await self.state.run_on(g.backend, lambda be: be.adjust(adj))
-            lease = g.lease
-            if lease is not None:
-                await self.state.run_on(g.backend, lambda be: be.release(lease))
+        adj: list[Take] = []
+        if g.backend is not None and g.token_takes and actual != g.estimate:
+            adj = [Take(t.bucket, float(actual - g.estimate)) for t in g.token_takes]
+        lease = g.lease if g.backend is not None else None
+        charge: tuple[str, float, int, float] | None = None
         if g.budget_service is not None and (actual or ex.cost_usd):
-            key = plan.budget_key(g.budget_service)
             usd = ex.cost_usd or 0.0
             summary["charged_usd"] = usd
-            try:
-                await self.state.run(
-                    "budgets", lambda be: be.charge(key, usd, actual, plan.BUDGET_KEEP_SECONDS)
-                )
-            except Exception as exc:
-                log.error(
-                    "could not charge %s tokens / $%s to the budget of '%s': %s",
-                    actual,
-                    usd,
-                    g.budget_service,
-                    exc,
-                )
+            charge = (plan.budget_key(g.budget_service), usd, actual, plan.BUDGET_KEEP_SECONDS)
         ex.audit_extra["limits"] = summary
+        if (
+            charge is not None
+            and g.backend is not None
+            and self.state.backend_for("budgets") is g.backend
+        ):
+            # The usual case: buckets, slot and budget in one place, one round trip.
+            if await self.state.run_on(g.backend, _settle(adj, lease, charge)) is None:
+                self._charge_lost(g.budget_service, charge)
+            return
+        if g.backend is not None and (adj or lease is not None):
+            await self.state.run_on(g.backend, _settle(adj, lease, None))
+        if charge is not None:
+            c = charge
+            try:
+                await self.state.run("budgets", lambda be: be.charge(*c))
+            except Exception as exc:
+                self._charge_lost(g.budget_service, c, exc)
+
+    @staticmethod
+    def _charge_lost(
+        service: str | None, charge: tuple[str, float, int, float], exc: object = "unreachable"
+    ) -> None:
+        log.error(
+            "could not charge %s tokens / $%s to the budget of '%s': %s",
+            charge[2],
+            charge[1],
+            service,
+            exc,
+        )
 
     # -- reporting ------------------------------------------------------------------------
     def buckets(self) -> list[Bucket]:
@@ -328,6 +343,16 @@ class LimitsStage:
 
     async def aclose(self) -> None:
         await self.state.aclose()
+
+
+def _settle(
+    adj: list[Take], lease: Lease | None, charge: tuple[str, float, int, float] | None
+) -> Callable[[StateBackend], Awaitable[bool]]:
+    async def op(be: StateBackend) -> bool:
+        await be.settle(adj, lease, charge)
+        return True
+
+    return op
 
 
 class UpstreamQuota:

@@ -87,6 +87,22 @@ class StateBackend(ABC):
     @abstractmethod
     async def charge(self, key: str, usd: float, tokens: int, ttl: float) -> None: ...
 
+    async def settle(
+        self,
+        adjust: Sequence[Take],
+        lease: Lease | None,
+        charge: tuple[str, float, int, float] | None,
+    ) -> None:
+        """The end of a request: :meth:`adjust`, :meth:`release` and :meth:`charge` (key,
+        usd, tokens, ttl), each optional. A backend over the network does it in one round
+        trip; this default simply calls the three."""
+        if adjust:
+            await self.adjust(adjust)
+        if lease is not None:
+            await self.release(lease)
+        if charge is not None:
+            await self.charge(*charge)
+
     # -- response cache ---------------------------------------------------------------
     @abstractmethod
     async def cache_get(self, key: str) -> bytes | None: ...

@@ -99,6 +99,7 @@ class RedisState(StateBackend):
         )
         self._admit = self.client.register_script(scripts.ADMIT)
         self._adjust = self.client.register_script(scripts.ADJUST)
+        self._settle = self.client.register_script(scripts.SETTLE)
         self._levels = self.client.register_script(scripts.LEVELS)
         self._in_flight = self.client.register_script(scripts.IN_FLIGHT)
         self._cache_put = self.client.register_script(scripts.CACHE_PUT)
@@ -180,6 +181,26 @@ class RedisState(StateBackend):
                 await pipe.execute()
 
         await self._call(run)
+
+    async def settle(
+        self,
+        adjust: Sequence[Take],
+        lease: Lease | None,
+        charge: tuple[str, float, int, float] | None,
+    ) -> None:
+        keys = [self._rl(t.bucket.key) for t in adjust]
+        args: list[Any] = [len(adjust), 0, "", 0, 0, 0, 0]
+        if lease is not None:
+            keys.append(f"{self.prefix}cc:{lease.key}")
+            args[1:3] = [1, lease.member]
+        if charge is not None:
+            key, usd, tokens, ttl = charge
+            keys.append(f"{self.prefix}budget:{key}")
+            args[3:7] = [1, repr(float(usd)), int(tokens), max(1, int(ttl))]
+        if len(keys) == 0:
+            return
+        args += self._bucket_args(adjust)
+        await self._call(lambda: self._settle(keys=keys, args=args))
 
     # -- response cache ---------------------------------------------------------------
     async def cache_get(self, key: str) -> bytes | None:

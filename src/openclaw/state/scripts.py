@@ -80,6 +80,37 @@ return n
 """
 )
 
+#: The end of a request in one round trip: ADJUST's buckets, then free a concurrency slot
+#: and charge a budget, each optional.
+#: KEYS: bucket keys..., [lease key], [budget key]
+#: ARGV: n, has_lease, lease_member, has_charge, usd, tokens, budget_ttl_s, then per bucket
+#:       rate (tokens/ms), capacity, cost
+SETTLE = (
+    _REFILL
+    + """
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  local j = 7 + (i - 1) * 3
+  local rate, cap, cost = tonumber(ARGV[j + 1]), tonumber(ARGV[j + 2]), tonumber(ARGV[j + 3])
+  local v = math.min(cap, level(KEYS[i], rate, cap, now) - cost)
+  redis.call('HSET', KEYS[i], 'v', tostring(v), 't', tostring(now))
+  redis.call('PEXPIRE', KEYS[i], math.ceil((cap - v) / rate) + 1000)
+end
+local k = n + 1
+if ARGV[2] == '1' then
+  redis.call('ZREM', KEYS[k], ARGV[3])
+  k = k + 1
+end
+if ARGV[4] == '1' then
+  local usd, tokens = tonumber(ARGV[5]), tonumber(ARGV[6])
+  if usd ~= 0 then redis.call('HINCRBYFLOAT', KEYS[k], 'usd', ARGV[5]) end
+  if tokens ~= 0 then redis.call('HINCRBY', KEYS[k], 'tokens', tokens) end
+  redis.call('EXPIRE', KEYS[k], tonumber(ARGV[7]))
+end
+return n
+"""
+)
+
 #: KEYS: bucket keys; ARGV: n, then per bucket rate (tokens/ms), capacity. Read-only.
 LEVELS = (
     _REFILL
