@@ -101,6 +101,44 @@ async def test_a_model_limit_applies_to_that_model_only(serve: Any) -> None:
     assert (await call(gw, model="general")).status == 200
 
 
+async def test_a_model_limit_counts_the_model_the_policies_chose(serve: Any) -> None:
+    """A PII request for 'general' is served by 'sensitive', so it spends 'sensitive''s
+    bucket (the local model's capacity is what that limit protects), not 'general''s."""
+    from harness import SEED_POLICIES
+
+    gw = await serve(
+        SEED_POLICIES
+        + "limits:\n  models:\n    sensitive: {requests_per_minute: 1}\n"
+        + "    general: {requests_per_minute: 1}\n"
+    )
+    pii = "Refund the customer at jane.doe@example.com"
+    first = await call(gw, content=pii)
+    assert first.status == 200 and first.headers["x-openclaw-model"] == "sensitive"
+    r = await call(gw, content=pii + " today")
+    assert r.status == 429 and r.headers["x-openclaw-limit"] == "model:sensitive:requests"
+    assert last_record(gw)["limit"] == "model:sensitive:requests"
+    # 'general''s own bucket was never touched by the rerouted requests.
+    assert (await call(gw, content="a clean question")).status == 200
+
+
+async def test_a_request_a_model_limit_refuses_gives_back_its_service_request_token(
+    serve: Any,
+) -> None:
+    gw = await serve(
+        services(
+            rate_limit="{requests_per_minute: 2}",
+            top="limits:\n  models:\n    cheap: {requests_per_minute: 1}\n",
+        )
+    )
+    assert (await call(gw, BILLING_TOKEN, model="cheap")).status == 200
+    for _ in range(3):  # refused by cheap's bucket: billing's bucket keeps its token
+        r = await call(gw, BILLING_TOKEN, model="cheap")
+        assert r.headers["x-openclaw-limit"] == "model:cheap:requests"
+    assert (await call(gw, BILLING_TOKEN, model="general")).status == 200
+    r = await call(gw, BILLING_TOKEN, model="general")
+    assert r.status == 429 and r.headers["x-openclaw-limit"] == "service:billing:requests"
+
+
 async def test_a_global_limit_applies_to_every_caller(serve: Any) -> None:
     gw = await serve(services(top="limits:\n  global: {requests_per_minute: 2}\n"))
     assert (await call(gw, BILLING_TOKEN)).status == 200

@@ -7,8 +7,10 @@ For a request from a configured service it checks, in order:
 2. the service's daily ``budget``: when spent, ``on_exceed: block`` answers 429
    ``budget_exceeded`` (``Retry-After`` until 00:00 UTC) and ``downgrade:<alias>`` moves the
    request to the cheaper alias, saying so in ``X-OpenClaw-Budget`` and the audit record;
-3. the token buckets (service, model, global; requests and estimated tokens) and the
-   service's ``max_concurrent`` slot, all admitted atomically or not at all. Over a limit the
+3. the token buckets (service and global; requests and estimated tokens) and the
+   service's ``max_concurrent`` slot, all admitted atomically or not at all. A model's own
+   buckets (``limits.models``) are taken after the policies by :class:`ModelLimitsStage`,
+   for the model that will really serve. Over a limit the
    request waits in a bounded queue if ``queue.max_wait_ms`` allows it, else gets 429
    ``rate_limit_exceeded`` with ``Retry-After`` (and ``retry-after-ms``, which the OpenAI SDKs
    honour).
@@ -28,7 +30,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from openclaw.config.schema import QueueSettings, ServiceConfig
@@ -67,6 +69,7 @@ class Grant:
     prompt_estimate: int
     estimate: int
     budget_service: str | None
+    request_takes: list[Take] = field(default_factory=list)  # given back if a model limit refuses
 
 
 class LimitsStage:
@@ -126,11 +129,12 @@ class LimitsStage:
             self._check_model(svc, ex)
             if svc.budget is not None:
                 await self._check_budget(svc, ex)
+        # Model buckets are taken later, by ModelLimitsStage, once the policies have chosen
+        # the model that will really serve (a PII reroute counts against 'sensitive').
         sets = [
             s
             for s in (
                 self.service_sets.get(svc.name) if svc is not None else None,
-                self.model_sets.get(ex.alias or ""),
                 self.global_set,
             )
             if s is not None
@@ -157,7 +161,10 @@ class LimitsStage:
                 takes.append(t)
                 token_takes.append(t)
         backend = await self._admit(ex, takes, lease, sets) if takes or lease else None
-        ex.scratch["limits"] = Grant(backend, token_takes, lease, prompt_est, est, budget_service)
+        request_takes = [t for t in takes if t not in token_takes]
+        ex.scratch["limits"] = Grant(
+            backend, token_takes, lease, prompt_est, est, budget_service, request_takes
+        )
 
     def _check_model(self, svc: ServiceConfig, ex: Exchange) -> None:
         alias = ex.alias or ""
@@ -289,20 +296,27 @@ class LimitsStage:
     # -- after the exchange ---------------------------------------------------------------
     async def release(self, ex: Exchange) -> None:
         g = ex.scratch.pop("limits", None)
-        if not isinstance(g, Grant):
-            return
+        if isinstance(g, Grant):
+            await self.settle(ex, g)
+
+    async def settle(self, ex: Exchange, g: Grant, *, record: bool = True) -> None:
         actual = plan.used_tokens(ex, g.prompt_estimate)
         summary: dict[str, Any] = {"estimated_tokens": g.estimate, "charged_tokens": actual}
         adj: list[Take] = []
         if g.backend is not None and g.token_takes and actual != g.estimate:
             adj = [Take(t.bucket, float(actual - g.estimate)) for t in g.token_takes]
+        if g.backend is not None and str(ex.audit_extra.get("limit", "")).startswith("model:"):
+            # Refused by a model's own limit after this grant: the request never ran, so
+            # it gives back its service and global request tokens too.
+            adj += [Take(t.bucket, -t.cost) for t in g.request_takes]
         lease = g.lease if g.backend is not None else None
         charge: tuple[str, float, int, float] | None = None
         if g.budget_service is not None and (actual or ex.cost_usd):
             usd = ex.cost_usd or 0.0
             summary["charged_usd"] = usd
             charge = (plan.budget_key(g.budget_service), usd, actual, plan.BUDGET_KEEP_SECONDS)
-        ex.audit_extra["limits"] = summary
+        if record:
+            ex.audit_extra["limits"] = summary
         if (
             charge is not None
             and g.backend is not None
@@ -343,6 +357,39 @@ class LimitsStage:
 
     async def aclose(self) -> None:
         await self.state.aclose()
+
+
+class ModelLimitsStage:
+    """``limits.models.<alias>`` (order 60, after the policies): the buckets of the model that
+    will really serve the request, so traffic the PII policy reroutes to ``sensitive``, or a
+    budget downgrades to ``cheap``, counts against that model's limits. Shares the queue and
+    the refusal of :class:`LimitsStage`."""
+
+    name = "model_limits"
+
+    def __init__(self, limits: LimitsStage) -> None:
+        self.limits = limits
+
+    async def before(self, ex: Exchange) -> None:
+        s = self.limits.model_sets.get(ex.alias or "")
+        if s is None:
+            return
+        prompt_est, est = plan.estimate_request_tokens(ex, self.limits.default_completion)
+        takes: list[Take] = []
+        token_takes: list[Take] = []
+        if s.requests is not None:
+            takes.append(Take(s.requests, 1.0))
+        if s.tokens is not None:
+            t = Take(s.tokens, float(est))
+            takes.append(t)
+            token_takes.append(t)
+        backend = await self.limits._admit(ex, takes, None, [s])
+        ex.scratch["model_limits"] = Grant(backend, token_takes, None, prompt_est, est, None)
+
+    async def release(self, ex: Exchange) -> None:
+        g = ex.scratch.pop("model_limits", None)
+        if isinstance(g, Grant):
+            await self.limits.settle(ex, g, record=False)
 
 
 def _settle(
@@ -408,10 +455,18 @@ def _factory(gateway: Gateway) -> list[Any]:
     return []
 
 
+def _model_factory(gateway: Gateway) -> list[Any]:
+    limits = next((st for st in gateway.stages if isinstance(st, LimitsStage)), None)
+    if limits is None or not limits.model_sets:
+        return []
+    return [ModelLimitsStage(limits)]
+
+
 def _register() -> None:
     from openclaw.pipeline.gateway import register_stage_factory
 
     register_stage_factory(20, _factory)
+    register_stage_factory(60, _model_factory)
 
 
 _register()
