@@ -126,7 +126,12 @@ class Dispatcher:
                 too_small.append((alias, spec.context_window))
                 continue
             ordered = self.orderer.order(
-                alias, spec.strategy, spec.deployments, service=ex.service, est_prompt_tokens=est
+                alias,
+                spec.strategy,
+                spec.deployments,
+                service=ex.service,
+                est_prompt_tokens=est,
+                advance=False,  # _run turns the rotation of the aliases it reaches
             )
             for dep in ordered:
                 prov = self.providers[dep.provider]
@@ -215,9 +220,14 @@ class Dispatcher:
         last: OpenClawError | None = None
         filtered: ContentFiltered | None = None
         skip: set[str] = set()
+        reached: set[str] = set()
         for round_no in range(spec.max_retries + 1):
             tried = False
             for c in cands:
+                if c.alias not in reached:
+                    reached.add(c.alias)
+                    if c.spec.strategy == "round_robin":
+                        self.orderer.advance(c.alias)
                 if c.key in skip or not self.breakers.allow(c.key):
                     continue
                 if time.monotonic() >= deadline:

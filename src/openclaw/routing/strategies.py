@@ -1,7 +1,8 @@
 """Ordering an alias's deployments for one request.
 
 Every strategy returns all deployments, best first, so failover always has somewhere to go:
-``failover`` keeps the file order, ``round_robin`` rotates, ``weighted`` draws by weight,
+``failover`` keeps the file order, ``round_robin`` rotates (one turn per request that reaches
+the alias, not per request that merely lists it as a fallback), ``weighted`` draws by weight,
 ``lowest_latency`` sorts by a decaying average of observed latency (time to first token for
 streams), ``lowest_cost`` by declared price for the estimated tokens, and ``canary`` picks a
 variant by percentage, sticky per service (a hash, so every gateway instance agrees).
@@ -10,7 +11,6 @@ variant by percentage, sticky per service (a hash, so every gateway instance agr
 from __future__ import annotations
 
 import hashlib
-import itertools
 import random
 from collections.abc import Sequence
 
@@ -39,7 +39,7 @@ class LatencyTracker:
 class Orderer:
     def __init__(self, latency: LatencyTracker) -> None:
         self.latency = latency
-        self._rr: dict[str, itertools.count[int]] = {}
+        self._rr: dict[str, int] = {}
 
     def order(
         self,
@@ -50,12 +50,16 @@ class Orderer:
         service: str,
         est_prompt_tokens: int,
         est_completion_tokens: int = 256,
+        advance: bool = True,
     ) -> list[Deployment]:
+        """``advance=False`` leaves a round-robin rotation where it is (see :meth:`advance`)."""
         deps = list(deps)
         if len(deps) <= 1 or strategy == "failover":
             return deps
         if strategy == "round_robin":
-            n = next(self._rr.setdefault(alias, itertools.count()))
+            n = self._rr.get(alias, 0)
+            if advance:
+                self._rr[alias] = n + 1
             k = n % len(deps)
             return deps[k:] + deps[:k]
         if strategy == "weighted":
@@ -81,6 +85,12 @@ class Orderer:
             point = int.from_bytes(digest[:8], "big") / 2**64
             return _weighted_order(deps, weights, lambda: point)
         return deps
+
+    def advance(self, alias: str) -> None:
+        """Turn an alias's round-robin rotation: a request planned with ``advance=False``
+        has actually reached it. Planning also orders every fallback alias, most of which a
+        request never reaches; turning their rotation then would skew it."""
+        self._rr[alias] = self._rr.get(alias, 0) + 1
 
 
 def _weighted_order(deps: list[Deployment], weights: list[float], draw: object) -> list[Deployment]:
