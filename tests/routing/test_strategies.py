@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from openclaw.config.schema import Deployment
 from openclaw.routing.breaker import Breakers
 from openclaw.routing.strategies import LatencyTracker, Orderer
@@ -78,6 +80,29 @@ def test_canary_is_sticky_per_service_and_splits_by_percent() -> None:
     services = [f"svc-{i}" for i in range(2000)]
     on_canary = sum(order("canary", [main, canary], service=s)[0] == "canary" for s in services)
     assert 120 < on_canary < 290  # about 10%
+
+
+def test_canary_percent_on_the_canary_alone_leaves_the_rest_to_the_others() -> None:
+    main = Deployment(provider="main", model="m")  # no percent: gets what is left, 90%
+    canary = Deployment(provider="canary", model="m", percent=10)
+    services = [f"svc-{i}" for i in range(2000)]
+    on_canary = sum(order("canary", [main, canary], service=s)[0] == "canary" for s in services)
+    assert 120 < on_canary < 290  # about 10%, not the 91% a default weight would give
+
+
+def test_canary_percentages_over_100_are_refused_at_load() -> None:
+    from pydantic import ValidationError
+
+    from openclaw.config.schema import ModelAlias
+
+    with pytest.raises(ValidationError, match="add up to 110"):
+        ModelAlias(
+            strategy="canary",
+            deployments=[
+                Deployment(provider="a", model="m", percent=60),
+                Deployment(provider="b", model="m", percent=50),
+            ],
+        )
 
 
 def test_breaker_opens_half_opens_and_closes() -> None:

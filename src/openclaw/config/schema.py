@@ -128,6 +128,13 @@ class ModelAlias(Strict):
                     cost_per_million_output_tokens=self.cost_per_million_output_tokens or 0.0,
                 )
             ]
+        if self.strategy == "canary":
+            given = sum(d.percent for d in self.deployments if d.percent is not None)
+            if given > 100:
+                raise ValueError(
+                    f"canary percentages add up to {given:g}; they must add up to 100 at most "
+                    "(deployments without 'percent' share what is left)"
+                )
         return self
 
 

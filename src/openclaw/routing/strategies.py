@@ -80,7 +80,12 @@ class Orderer:
                 ),
             )
         if strategy == "canary":
-            weights = [d.percent if d.percent is not None else d.weight for d in deps]
+            # Deployments without a percent share what the others leave (config checks the
+            # percentages add up to 100 at most): 'percent: 10' on the canary alone is 10%.
+            given = sum(d.percent for d in deps if d.percent is not None)
+            rest = sum(1 for d in deps if d.percent is None)
+            share = max(0.0, 100.0 - given) / rest if rest else 0.0
+            weights = [d.percent if d.percent is not None else share for d in deps]
             digest = hashlib.sha256(f"{alias}:{service}".encode()).digest()
             point = int.from_bytes(digest[:8], "big") / 2**64
             return _weighted_order(deps, weights, lambda: point)
