@@ -67,6 +67,16 @@ def test_lowest_latency_prefers_the_faster_and_measures_new_ones_first() -> None
     assert order("lowest_latency", [A, B], o) == ["a", "b"]
 
 
+def test_a_failing_deployment_goes_behind_a_measured_healthy_one() -> None:
+    from openclaw.routing.dispatch import FAILURE_LATENCY_MS
+
+    lat = LatencyTracker()
+    o = Orderer(lat)
+    lat.observe("a/m", 300)  # a answers, slowly
+    lat.observe("b/m", FAILURE_LATENCY_MS)  # b failed: what Dispatcher._record observes
+    assert order("lowest_latency", [A, B], o) == ["a", "b"]
+
+
 def test_lowest_cost_uses_declared_prices() -> None:
     assert order("lowest_cost", [A, B]) == ["b", "a"]
 

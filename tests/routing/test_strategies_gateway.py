@@ -229,6 +229,27 @@ async def test_lowest_latency_sends_traffic_to_the_fast_deployment_after_measuri
         assert (lat.get("a/m-a") or 0) >= 100 > (lat.get("b/m-b") or 1e9)
 
 
+async def test_lowest_latency_puts_a_failing_deployment_behind_a_healthy_one(
+    openclaw_home: Path, ups: dict[str, OpenAIUpstream]
+) -> None:
+    # "a" (listed first, so tried first while unmeasured) answers every call with a 500.
+    provs = provider("a", ups["a"].url, fault="500") + provider("b", ups["b"].url)
+    deps = ["provider: a, model: m-a", "provider: b, model: m-b"]
+    models = models_yaml(
+        provs,
+        deps,
+        strategy="lowest_latency",
+        breaker="breaker: {failures: 5, cooldown_seconds: 30}",  # the breaker stays closed
+    )
+    async with gateway(openclaw_home, models) as (gw, client):
+        served = [(await ask(client))[0] for _ in range(4)]
+        assert served == ["b"] * 4
+        # Only the first request tried "a": its failure counts as a slow answer, so "a" is
+        # no longer unmeasured and goes behind "b" while its breaker is still closed.
+        assert chats(ups["a"]) == 1
+        assert [len(r["attempts"]) for r in gw.audit()] == [2, 1, 1, 1]
+
+
 async def test_lowest_latency_for_streams_follows_time_to_first_token(
     openclaw_home: Path, ups: dict[str, OpenAIUpstream]
 ) -> None:

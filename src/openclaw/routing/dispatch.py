@@ -60,6 +60,8 @@ JSON_REPAIR_PROMPT = (
 )
 
 T = TypeVar("T")
+#: What a failed attempt counts as in the lowest_latency average (milliseconds).
+FAILURE_LATENCY_MS = 10_000.0
 #: Called before each attempt; raises a retryable UpstreamError to skip the deployment
 #: (the per-upstream quota in openclaw.limits.stage uses it).
 Gate = Callable[[Exchange, "Candidate"], Awaitable[None]]
@@ -173,6 +175,9 @@ class Dispatcher:
             self.breakers.success(c.key)
         elif _counts_against_deployment(exc):
             self.breakers.failure(c.key)
+            # For lowest_latency a failure is a slow answer: without this, a deployment that
+            # never once succeeded stays "unmeasured" and is tried first on every request.
+            self.latency.observe(c.key, max(ms, FAILURE_LATENCY_MS))
 
     def _served(self, ex: Exchange, c: Candidate) -> None:
         ex.provider = c.provider.name
