@@ -61,6 +61,10 @@ def test_start_status_stop(env: dict[str, str], openclaw_home: Path) -> None:
         human = oc("gateway", "status", env=env)
         assert human.returncode == 0
         assert "mock provider" in human.stdout
+        # The config files are listed (rich once took "[models.yaml, ...]" for markup), and
+        # where limits and the cache keep their state.
+        assert "[models.yaml, policies.yaml, channels.yaml]" in " ".join(human.stdout.split())
+        assert "state: memory" in human.stdout
         token = (openclaw_home / "gateway.token").read_text().strip()
         assert token not in human.stdout and token not in status.stdout
     finally:

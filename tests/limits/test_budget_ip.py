@@ -10,7 +10,7 @@ import openai
 import pytest
 from limits_helpers import BILLING_TOKEN, MODELS, call, last_record, sdk, status
 
-from harness import Served, serve_gateway
+from harness import Served
 from openclaw.config import load_config
 from openclaw.errors import ConfigError
 from openclaw.limits.ipfilter import IpFilter
@@ -24,25 +24,6 @@ def budget(spec: str, extra: str = "") -> str:
         'services:\n  - name: billing\n    token: "${SVC_BILLING_TOKEN}"\n'
         f"    budget: {spec}\n" + extra
     )
-
-
-@pytest.fixture(autouse=True)
-def billing_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SVC_BILLING_TOKEN", BILLING_TOKEN)
-
-
-@pytest.fixture
-async def serve(openclaw_home: Path) -> Any:
-    running: list[Served] = []
-
-    async def start(policies: str, models: str = MODELS) -> Served:
-        served = await serve_gateway(openclaw_home, models=models, policies=policies)
-        running.append(served)
-        return served
-
-    yield start
-    for s in running:
-        await s.close()
 
 
 @pytest.fixture

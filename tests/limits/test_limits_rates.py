@@ -4,16 +4,14 @@ queue and per-upstream quotas, with the memory backend."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
 import pytest
-from limits_helpers import BILLING_TOKEN, MODELS, call, last_record, sdk, status
+from limits_helpers import BILLING_TOKEN, call, last_record, sdk, status
 
 from fakes import OpenAIUpstream
-from harness import Served, serve_gateway
 from openclaw.errors import RateLimited
 
 
@@ -23,25 +21,6 @@ def services(rate_limit: str = "", extra: str = "", top: str = "") -> str:
         text += f"    rate_limit: {rate_limit}\n"
     text += extra
     return text + top
-
-
-@pytest.fixture(autouse=True)
-def billing_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SVC_BILLING_TOKEN", BILLING_TOKEN)
-
-
-@pytest.fixture
-async def serve(openclaw_home: Path) -> Any:
-    running: list[Served] = []
-
-    async def start(policies: str, models: str = MODELS) -> Served:
-        served = await serve_gateway(openclaw_home, models=models, policies=policies)
-        running.append(served)
-        return served
-
-    yield start
-    for s in running:
-        await s.close()
 
 
 async def test_service_requests_per_minute_refuses_with_retry_after(serve: Any) -> None:

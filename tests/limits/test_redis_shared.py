@@ -37,11 +37,6 @@ def billing(spec: str = "") -> str:
     return 'services:\n  - name: billing\n    token: "${SVC_BILLING_TOKEN}"\n' + spec
 
 
-@pytest.fixture(autouse=True)
-def billing_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SVC_BILLING_TOKEN", BILLING_TOKEN)
-
-
 @pytest.fixture
 async def pair(tmp_path: Path) -> AsyncIterator[Any]:
     """``await pair(policies, models)``: two instances, each with its own home and port."""

@@ -21,6 +21,7 @@ from rich.table import Table
 from openclaw.cli.client import base_url, gateway_port, get_json
 from openclaw.config import DEFAULT_HOST, home_dir, log_path, pid_path
 from openclaw.config.defaults import write_default_config
+from openclaw.limits.report import status_lines
 from openclaw.service import MANAGER_ENV, note_background_start
 from openclaw.service.commands import install as install_command
 from openclaw.service.commands import service_info, service_lines
@@ -236,6 +237,8 @@ def render_status(data: dict[str, Any]) -> None:
         f"{p['name']} ({'enforce' if p['enforce'] else 'shadow'})" for p in data.get("policies", [])
     )
     console.print(f"  policies: {pol or 'none'}")
+    for line in status_lines(data.get("limits")):
+        console.print(f"  {line}")
     a = data.get("audit", {})
     console.print(f"  audit log: {a.get('path')} ({a.get('bytes', 0)} bytes)")
     for p in data.get("problems", []):

@@ -151,15 +151,7 @@ class LimitsStage:
         if not sets and lease is None and budget_service is None:
             return
         prompt_est, est = plan.estimate_request_tokens(ex, self.default_completion)
-        takes: list[Take] = []
-        token_takes: list[Take] = []
-        for s in sets:
-            if s.requests is not None:
-                takes.append(Take(s.requests, 1.0))
-            if s.tokens is not None:
-                t = Take(s.tokens, float(est))
-                takes.append(t)
-                token_takes.append(t)
+        takes, token_takes = _takes(sets, est)
         backend = await self._admit(ex, takes, lease, sets) if takes or lease else None
         request_takes = [t for t in takes if t not in token_takes]
         ex.scratch["limits"] = Grant(
@@ -273,7 +265,8 @@ class LimitsStage:
                 if b is not None and b.key == limit:
                     return s.queue
         if limit.startswith("service:"):
-            svc = self.services.get(limit.split(":")[1])
+            # service:<name>:<kind>, where the name may itself contain ':' (slack:team)
+            svc = self.services.get(limit.removeprefix("service:").rpartition(":")[0])
             if svc is not None and svc.rate_limit is not None and svc.rate_limit.queue:
                 return svc.rate_limit.queue
         return self.default_queue
@@ -375,14 +368,7 @@ class ModelLimitsStage:
         if s is None:
             return
         prompt_est, est = plan.estimate_request_tokens(ex, self.limits.default_completion)
-        takes: list[Take] = []
-        token_takes: list[Take] = []
-        if s.requests is not None:
-            takes.append(Take(s.requests, 1.0))
-        if s.tokens is not None:
-            t = Take(s.tokens, float(est))
-            takes.append(t)
-            token_takes.append(t)
+        takes, token_takes = _takes([s], est)
         backend = await self.limits._admit(ex, takes, None, [s])
         ex.scratch["model_limits"] = Grant(backend, token_takes, None, prompt_est, est, None)
 
@@ -390,6 +376,21 @@ class ModelLimitsStage:
         g = ex.scratch.pop("model_limits", None)
         if isinstance(g, Grant):
             await self.limits.settle(ex, g, record=False)
+
+
+def _takes(sets: list[plan.BucketSet], estimate: int) -> tuple[list[Take], list[Take]]:
+    """What a request takes from bucket sets: one request token and its estimated tokens.
+    Returns (every take, the token takes alone, which are settled after the call)."""
+    takes: list[Take] = []
+    token_takes: list[Take] = []
+    for s in sets:
+        if s.requests is not None:
+            takes.append(Take(s.requests, 1.0))
+        if s.tokens is not None:
+            t = Take(s.tokens, float(estimate))
+            takes.append(t)
+            token_takes.append(t)
+    return takes, token_takes
 
 
 def _settle(

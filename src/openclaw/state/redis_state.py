@@ -98,7 +98,6 @@ class RedisState(StateBackend):
             client_name="openclaw",
         )
         self._admit = self.client.register_script(scripts.ADMIT)
-        self._adjust = self.client.register_script(scripts.ADJUST)
         self._settle = self.client.register_script(scripts.SETTLE)
         self._levels = self.client.register_script(scripts.LEVELS)
         self._in_flight = self.client.register_script(scripts.IN_FLIGHT)
@@ -138,11 +137,7 @@ class RedisState(StateBackend):
         return Admission(False, takes[i - 1].bucket.key, wait / 1000.0)
 
     async def adjust(self, takes: Sequence[Take]) -> None:
-        if not takes:
-            return
-        keys = [self._rl(t.bucket.key) for t in takes]
-        args = [len(takes), *self._bucket_args(takes)]
-        await self._call(lambda: self._adjust(keys=keys, args=args))
+        await self.settle(takes, None, None)
 
     async def release(self, lease: Lease) -> None:
         key = f"{self.prefix}cc:{lease.key}"

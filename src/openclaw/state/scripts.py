@@ -64,24 +64,8 @@ return {0, '0'}
 """
 )
 
-#: KEYS: bucket keys; ARGV: n, then per bucket rate (tokens/ms), capacity, cost (may be < 0)
-ADJUST = (
-    _REFILL
-    + """
-local n = tonumber(ARGV[1])
-for i = 1, n do
-  local j = 1 + (i - 1) * 3
-  local rate, cap, cost = tonumber(ARGV[j + 1]), tonumber(ARGV[j + 2]), tonumber(ARGV[j + 3])
-  local v = math.min(cap, level(KEYS[i], rate, cap, now) - cost)
-  redis.call('HSET', KEYS[i], 'v', tostring(v), 't', tostring(now))
-  redis.call('PEXPIRE', KEYS[i], math.ceil((cap - v) / rate) + 1000)
-end
-return n
-"""
-)
-
-#: The end of a request in one round trip: ADJUST's buckets, then free a concurrency slot
-#: and charge a budget, each optional.
+#: Settle buckets (take more, or give back with a negative cost, without checking), free a
+#: concurrency slot and charge a budget, each optional: the end of a request in one round trip.
 #: KEYS: bucket keys..., [lease key], [budget key]
 #: ARGV: n, has_lease, lease_member, has_charge, usd, tokens, budget_ttl_s, then per bucket
 #:       rate (tokens/ms), capacity, cost
