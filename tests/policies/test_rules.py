@@ -259,6 +259,59 @@ async def test_shadow_mode_records_would_apply_without_changing_the_request(
         await served.close()
 
 
+async def test_shadow_audit_content_and_shadow_redaction_change_nothing(
+    openclaw_home: Path, openai_upstream: OpenAIUpstream
+) -> None:
+    """The two rules the SHADOW set above leaves out: in shadow mode the audit record gets
+    no content, and the remote model sees the raw value (both marked would_apply)."""
+    models = f'providers:\n  remote: {{type: openai_compatible, base_url: "{openai_upstream.url}"}}\nmodels:\n  general: {{provider: remote, model: m}}\n'
+    pol = (
+        "policies:\n"
+        "  - name: audit_all\n    rule: log_all_requests_and_responses\n    enforce: false\n"
+        "  - name: pseudonymise\n    rule: redact_pii\n    enforce: false\n"
+    )
+    served = await serve_gateway(openclaw_home, models=models, policies=pol)
+    email = "jane.doe@example.com"
+    try:
+        await sdk(served).chat.completions.create(
+            model="general", messages=[{"role": "user", "content": f"Write to {email} today"}]
+        )
+        sent = openai_upstream.chat_requests()[0].json["messages"][0]["content"]
+        assert email in sent  # shadow: not pseudonymised
+        rec = served.audit()[0]
+        d = decisions(rec)
+        assert d["audit_all"]["outcome"] == "would_apply"
+        assert d["pseudonymise"]["outcome"] == "would_apply"
+        assert rec.get("content") is None  # shadow: no content captured
+        assert email not in (served.home / "audit.log").read_text()
+    finally:
+        await served.close()
+
+
+async def test_when_models_scopes_a_policy_to_the_requested_alias(openclaw_home: Path) -> None:
+    pol = """\
+policies:
+  - name: general_drafts
+    rule: all_outputs_are_drafts
+    when: {models: [general]}
+"""
+    served = await serve_gateway(openclaw_home, policies=pol)
+    try:
+        client = sdk(served)
+        r1 = await client.chat.completions.with_raw_response.create(
+            model="general", messages=[{"role": "user", "content": "hi"}]
+        )
+        r2 = await client.chat.completions.with_raw_response.create(
+            model="sensitive", messages=[{"role": "user", "content": "hi"}]
+        )
+        assert r1.headers.get("x-openclaw-draft") == "true"
+        assert "x-openclaw-draft" not in r2.headers
+        first, second = served.audit()
+        assert first["draft"] is True and second["draft"] is False
+    finally:
+        await served.close()
+
+
 async def test_when_scopes_a_policy_to_services_and_tasks(openclaw_home: Path) -> None:
     pol = """\
 policies:
