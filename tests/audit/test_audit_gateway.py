@@ -63,3 +63,49 @@ async def test_gateway_log_has_every_field_verifies_and_adds_up(openclaw_home: P
         "sensitive": 1,
         "-": 1,
     }
+
+
+async def test_tail_f_on_the_file_shows_a_record_within_a_second_of_the_response(
+    openclaw_home: Path,
+) -> None:
+    """What users do: ``tail -f ~/.openclaw/audit.log`` beside their service. The record of
+    a request is in the file before its response's last byte, so ``tail`` prints it at once."""
+    import asyncio
+    import shutil
+    import time
+
+    import pytest
+
+    tail = shutil.which("tail")
+    if tail is None:  # pragma: no cover - coreutils is everywhere this runs
+        pytest.fail("tail is not installed")
+    gw = await serve_gateway(openclaw_home, policies=SEED_POLICIES)
+    client = openai.AsyncOpenAI(base_url=gw.url, api_key=gw.token, max_retries=0)
+    # The log exists once the daemon has served a request; tail follows an existing file.
+    await client.chat.completions.create(
+        model="general", messages=[{"role": "user", "content": "warm-up"}]
+    )
+    proc = await asyncio.create_subprocess_exec(
+        tail, "-F", "-n", "0", str(openclaw_home / "audit.log"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        await asyncio.sleep(0.2)  # let tail open the file
+        for text in ("first", "second"):
+            raw = await client.chat.completions.with_raw_response.create(
+                model="general", messages=[{"role": "user", "content": text}]
+            )
+            answered = time.monotonic()
+            request_id = raw.headers["x-openclaw-request-id"]
+            assert proc.stdout is not None
+            while True:
+                line = await asyncio.wait_for(proc.stdout.readline(), timeout=2.0)
+                if request_id.encode() in line:
+                    break
+            assert time.monotonic() - answered < 1.0
+            assert orjson.loads(line)["request_id"] == request_id
+    finally:
+        proc.terminate()
+        await proc.wait()
+        await client.close()
+        await gw.close()
