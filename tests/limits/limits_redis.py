@@ -85,6 +85,10 @@ def state_yaml(url: str, *, prefix: str | None = None, **extra: object) -> str:
         f"  prefix: 't{uuid.uuid4().hex[:12]}:'" if prefix is None else f"  prefix: '{prefix}'",
         "  recheck_ms: 50",
     ]
+    # Generous unless a test is about timeouts: on a loaded 2-core CI machine a burst of
+    # connections can take longer than the 250 ms default, and the fail_open fallback would
+    # then turn a shared-limit test into two local limits.
+    extra.setdefault("timeout_ms", 2000)
     for k, v in extra.items():
         lines.append(f"  {k}: {v}")
     return "\n".join(lines) + "\n"

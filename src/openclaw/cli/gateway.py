@@ -90,7 +90,8 @@ def start(host: str, port: int | None, wait: float) -> None:
     # set up) go beside it so lines are not written twice.
     console_file = logfile.with_name("gateway.console.log")
     cmd = [sys.executable, "-m", "openclaw", "gateway", "run", "--host", host, "--port", str(port)]
-    with open(console_file, "ab") as out:
+    fd = os.open(console_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "ab") as out:
         proc = subprocess.Popen(
             cmd,
             stdout=out,

@@ -36,10 +36,16 @@ def setup_logging(home: Path, level: str = "INFO") -> None:
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     file_handler = logging.handlers.RotatingFileHandler(path, maxBytes=10_000_000, backupCount=3)
     file_handler.setFormatter(fmt)
-    stream = logging.StreamHandler(sys.stderr)
-    stream.setFormatter(fmt)
+    handlers: list[logging.Handler] = [file_handler]
+    # In a terminal, also show the log there. Under a service manager or `gateway start`,
+    # stderr is a file (gateway.console.log) or the journal, kept for what happens before
+    # logging is set up (a crash at import); copying every line there too doubled the log.
+    if sys.stderr is not None and sys.stderr.isatty():
+        stream = logging.StreamHandler(sys.stderr)
+        stream.setFormatter(fmt)
+        handlers.append(stream)
     root = logging.getLogger("openclaw")
-    root.handlers[:] = [file_handler, stream]
+    root.handlers[:] = handlers
     root.setLevel(level)
     root.propagate = False
     with contextlib.suppress(OSError):
