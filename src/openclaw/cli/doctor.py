@@ -427,7 +427,7 @@ def cli(fix_: bool, as_json: bool, port: int | None) -> None:
     Exit code 0 when nothing is an error, 1 otherwise.
     """
     home = home_dir()
-    port = service.configured_port(home, port)
+    port = service.gateway_port(port, home)
     findings = run_checks(home, port)
     fixed: dict[str, str] = {}
     if fix_:

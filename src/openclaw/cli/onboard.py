@@ -445,7 +445,7 @@ def cli(
     if interactive is None:
         interactive = stdin.isatty()
     home = home_dir()
-    port = service.configured_port(home, port)
+    port = service.gateway_port(port, home)
     console.print(f"[bold]OpenClaw onboarding[/] (home: {home})")
     machine = probe()
     console.print("Found:")

@@ -9,7 +9,6 @@ from openclaw.service.install import (
     MANAGER_CHOICES,
     InstallReport,
     choose_manager,
-    configured_port,
     install_daemon,
     service_status,
     uninstall_daemon,
@@ -25,7 +24,7 @@ from openclaw.service.manager import (
     get_runner,
     set_runner,
 )
-from openclaw.service.record import ServiceRecord, note_background_start, read_record
+from openclaw.service.record import ServiceRecord, gateway_port, note_background_start, read_record
 
 __all__ = [
     "MANAGER_CHOICES",
@@ -39,7 +38,7 @@ __all__ = [
     "ServiceState",
     "SubprocessRunner",
     "choose_manager",
-    "configured_port",
+    "gateway_port",
     "get_runner",
     "install_daemon",
     "note_background_start",

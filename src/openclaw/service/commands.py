@@ -15,12 +15,11 @@ import click
 from openclaw.config import home_dir
 from openclaw.service.install import (
     MANAGER_CHOICES,
-    configured_port,
     install_daemon,
     service_status,
     uninstall_daemon,
 )
-from openclaw.service.record import SUPERVISORS
+from openclaw.service.record import SUPERVISORS, gateway_port
 
 
 @click.command("install")
@@ -42,7 +41,7 @@ def install(port: int | None, manager: str, wait: float) -> None:
     starts a background process (openclaw gateway start) instead. Safe to re-run.
     """
     home = home_dir()
-    report = install_daemon(home, configured_port(home, port), prefer=manager, wait=wait)
+    report = install_daemon(home, gateway_port(port, home), prefer=manager, wait=wait)
     for line in report.lines:
         click.echo(line)
 
@@ -55,7 +54,7 @@ def uninstall(port: int | None) -> None:
     The configuration, the gateway token and the audit log in the OpenClaw home are kept.
     """
     home = home_dir()
-    for line in uninstall_daemon(home, configured_port(home, port)):
+    for line in uninstall_daemon(home, gateway_port(port, home)):
         click.echo(line)
     click.echo(f"kept your configuration and audit log in {home}")
 

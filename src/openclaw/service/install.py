@@ -9,13 +9,11 @@ user still ends with a running gateway. Re-running changes nothing that is alrea
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openclaw.config import DEFAULT_PORT
 from openclaw.service.fallback import BackgroundProcess, background_pid
 from openclaw.service.launchd import LaunchdManager
 from openclaw.service.manager import (
@@ -205,14 +203,3 @@ def service_status(
         return None
     mgr = manager_named(record.manager, runner, user_home)
     return mgr.state(_spec_from(record, home))
-
-
-def configured_port(home: Path, explicit: int | None = None) -> int:
-    """``--port``, else ``$OPENCLAW_PORT``, else the installed unit's port, else 18789."""
-    if explicit:
-        return explicit
-    env = os.environ.get("OPENCLAW_PORT", "")
-    if env.isdigit():
-        return int(env)
-    record = read_record(home)
-    return record.port if record is not None else DEFAULT_PORT
