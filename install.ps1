@@ -209,6 +209,17 @@ if ($Dev -and -not $Src) { Die '--Dev installs from a checkout: run .\install.ps
 $script:Method = if (-not $Dev -and $env:OPENCLAW_NO_PIPX -ne '1' -and (Test-Pipx)) { 'pipx' } else { 'venv' }
 $StampNow = Get-SourceStamp
 $script:Stage = $null
+$script:Upgraded = $false
+$script:WasRunning = $false
+
+# Before replacing an existing install: is its gateway running? Then it is restarted after
+# the upgrade, or the old code would go on serving until the next logon.
+function Test-RunningGateway([string]$StampFile, [string]$OcBin) {
+    if (-not ((Test-Path $StampFile) -and (Test-Path $OcBin))) { return }
+    $script:Upgraded = $true
+    & $OcBin gateway status *> $null
+    if ($LASTEXITCODE -eq 0 -or $LASTEXITCODE -eq 2) { $script:WasRunning = $true }
+}
 
 function Get-Target {
     if (-not $Src) { return 'openclaw' }
@@ -227,6 +238,7 @@ try {
         if ((Test-Path $StampFile) -and ((Get-Content $StampFile -Raw).Trim() -eq $StampNow) -and (Test-Path $OcBin)) {
             Say "already installed from the same sources: $EnvDir"
         } else {
+            Test-RunningGateway $StampFile $OcBin
             Say "installing OpenClaw from $from with pipx (the first time takes a few minutes)"
             $target = Get-Target
             & pipx install --force --python $Py $target | Out-Null
@@ -254,6 +266,7 @@ try {
         if ((Test-Path $StampFile) -and ((Get-Content $StampFile -Raw).Trim() -eq $StampNow) -and (Test-Path $OcBin)) {
             Say "already installed from the same sources: $Venv"
         } else {
+            Test-RunningGateway $StampFile $OcBin
             Say "installing OpenClaw from $from (the first time takes a few minutes)"
             $target = Get-Target
             $pkg = if ($Dev) { @('-e', "$target[test]") } else { @($target) }
@@ -313,6 +326,12 @@ try {
                 Warn "(names are not found). Later, with a network: $script:EnvPy -m spacy download en_core_web_sm"
             }
         }
+    }
+
+    if ($script:Upgraded -and $script:WasRunning) {
+        Step 'Restarting the gateway on the new version'
+        & $OcBin gateway restart
+        if ($LASTEXITCODE -ne 0) { Warn 'the gateway could not be restarted: openclaw doctor tells why' }
     }
 
     if ($NoOnboard) {

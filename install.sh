@@ -182,6 +182,7 @@ else
   METHOD=venv
 fi
 STAMP_NOW=$(source_stamp)
+UPGRADED=0 WAS_RUNNING=0
 
 # What pip installs: the package index, the checkout itself (--dev), or a staged copy.
 pick_target() {
@@ -195,6 +196,17 @@ pick_target() {
   fi
 }
 
+# Before replacing an existing install: is its gateway running? Then it is restarted after
+# the upgrade, or the old code would go on serving until the next reboot.
+note_running_gateway() {
+  [ -f "$STAMP" ] && [ -x "$OC_BIN" ] || return 0
+  UPGRADED=1
+  set +e
+  "$OC_BIN" gateway status >/dev/null 2>&1
+  case $? in 0 | 2) WAS_RUNNING=1 ;; esac
+  set -e
+}
+
 step "OpenClaw environment ($METHOD)"
 if [ "$METHOD" = pipx ]; then
   ENV_DIR=$(pipx_venvs)/openclaw
@@ -204,6 +216,7 @@ if [ "$METHOD" = pipx ]; then
   if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STAMP_NOW" ] && [ -x "$OC_BIN" ]; then
     say "already installed from the same sources: $ENV_DIR"
   else
+    note_running_gateway
     say "installing OpenClaw from ${SRC:-PyPI} with pipx (the first time takes a few minutes)"
     pick_target
     pipx install --force --python "$PY" "$TARGET" >/dev/null
@@ -227,6 +240,7 @@ else
   if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STAMP_NOW" ] && [ -x "$OC_BIN" ]; then
     say "already installed from the same sources: $VENV"
   else
+    note_running_gateway
     say "installing OpenClaw from ${SRC:-PyPI} (the first time takes a few minutes)"
     pick_target
     if [ "$DEV" = 1 ]; then
@@ -288,6 +302,11 @@ if [ "$SPACY" = 1 ]; then
       warn "(names are not found). Later, with a network: $ENV_PY -m spacy download en_core_web_sm"
     fi
   fi
+fi
+
+if [ "$UPGRADED" = 1 ] && [ "$WAS_RUNNING" = 1 ]; then
+  step "Restarting the gateway on the new version"
+  "$OC_BIN" gateway restart || warn "the gateway could not be restarted: openclaw doctor tells why"
 fi
 
 if [ "$ONBOARD" = 0 ]; then

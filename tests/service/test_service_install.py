@@ -205,3 +205,53 @@ def test_gateway_install_and_uninstall_commands_use_the_seam(
     assert result.exit_code == 0, result.output
     assert "kept your configuration and audit log" in result.output
     assert not (openclaw_home / "service.json").exists()
+
+
+def test_restart_goes_through_the_manager_that_runs_the_gateway(
+    openclaw_home: Path, runner: FakeRunner, user_home: Path
+) -> None:
+    from openclaw.service import restart_daemon
+
+    install(openclaw_home, runner, user_home)  # systemd
+    runner.calls.clear()
+    lines = restart_daemon(openclaw_home, runner=runner, user_home=user_home, wait=0)
+    assert runner.calls == [["systemctl", "--user", "restart", "openclaw-gateway.service"]]
+    assert "restarted openclaw-gateway.service" in lines[0]
+
+    install(openclaw_home, runner, user_home, platform="darwin")  # switches to launchd
+    runner.calls.clear()
+    restart_daemon(openclaw_home, runner=runner, user_home=user_home, wait=0)
+    target = f"gui/{os.getuid()}/ai.openclaw.gateway"
+    assert ["launchctl", "kickstart", "-k", target] in runner.calls
+
+    install(openclaw_home, runner, user_home, platform="win32")
+    runner.calls.clear()
+    restart_daemon(openclaw_home, runner=runner, user_home=user_home, wait=0)
+    assert runner.calls[-2:] == [
+        ["schtasks", "/End", "/TN", "OpenClaw Gateway"],
+        ["schtasks", "/Run", "/TN", "OpenClaw Gateway"],
+    ]
+
+
+def test_restart_of_a_background_gateway_stops_and_starts_it(
+    openclaw_home: Path, runner: FakeRunner, user_home: Path
+) -> None:
+    from openclaw.service import restart_daemon
+
+    runner.fail("systemctl", "--user", "show-environment", stderr="Failed to connect to bus")
+    install(openclaw_home, runner, user_home)
+    (openclaw_home / "gateway.pid").write_text(f"{os.getpid()}\n")  # a live pid: "running"
+    runner.calls.clear()
+    restart_daemon(openclaw_home, runner=runner, user_home=user_home, wait=0)
+    assert runner.calls == [
+        [*PROGRAM, "gateway", "stop"],
+        [*PROGRAM, "gateway", "start", "--port", "18999"],
+    ]
+
+
+def test_restart_without_an_installed_or_started_gateway_says_what_to_do(
+    openclaw_home: Path, runner: FakeRunner, user_home: Path
+) -> None:
+    result = CliRunner().invoke(main, ["gateway", "restart", "--wait", "0"])
+    assert result.exit_code == 1
+    assert "openclaw gateway start" in result.output and "Traceback" not in result.output

@@ -24,6 +24,7 @@ from openclaw.config.defaults import write_default_config
 from openclaw.limits.report import status_lines
 from openclaw.service import MANAGER_ENV, note_background_start
 from openclaw.service.commands import install as install_command
+from openclaw.service.commands import restart as restart_command
 from openclaw.service.commands import service_info, service_lines
 from openclaw.service.commands import uninstall as uninstall_command
 from openclaw.service.fallback import background_pid, pid_alive
@@ -52,6 +53,7 @@ gateway = cli
 cli.name = "gateway"
 cli.add_command(install_command)
 cli.add_command(uninstall_command)
+cli.add_command(restart_command)
 
 
 @cli.command()

@@ -11,6 +11,7 @@ from openclaw.service.install import (
     choose_manager,
     install_daemon,
     service_status,
+    restart_daemon,
     uninstall_daemon,
 )
 from openclaw.service.manager import (
@@ -45,5 +46,6 @@ __all__ = [
     "read_record",
     "service_status",
     "set_runner",
+    "restart_daemon",
     "uninstall_daemon",
 ]

@@ -16,6 +16,7 @@ from openclaw.config import home_dir
 from openclaw.service.install import (
     MANAGER_CHOICES,
     install_daemon,
+    restart_daemon,
     service_status,
     uninstall_daemon,
 )
@@ -57,6 +58,21 @@ def uninstall(port: int | None) -> None:
     for line in uninstall_daemon(home, gateway_port(port, home)):
         click.echo(line)
     click.echo(f"kept your configuration and audit log in {home}")
+
+
+@click.command("restart")
+@click.option("--wait", default=30.0, show_default=True, help="Seconds to wait for health.")
+def restart(wait: float) -> None:
+    """Restart the gateway through what runs it, e.g. after an upgrade.
+
+    systemd: systemctl --user restart; launchd: launchctl kickstart -k; Windows: the
+    Scheduled Task is ended and run; a background gateway is stopped and started again.
+    In-flight requests finish first (SIGTERM drains), except on Windows.
+    """
+    home = home_dir()
+    for line in restart_daemon(home, wait=wait):
+        click.echo(line)
+    click.echo(f"OpenClaw gateway is running on port {gateway_port(None, home)}")
 
 
 _MANAGED_BY = {

@@ -88,6 +88,10 @@ class BackgroundProcess(ServiceManager):
             return []
         return self._gateway(spec, "stop")
 
+    def restart(self, spec: ServiceSpec) -> list[str]:
+        lines = self._gateway(spec, "stop") if background_pid(spec.home) is not None else []
+        return lines + self._gateway(spec, "start", "--port", str(spec.port))
+
     def state(self, spec: ServiceSpec) -> ServiceState:
         pid = background_pid(spec.home)
         return ServiceState(self.name, True, "running" if pid else "stopped", None, pid)

@@ -194,6 +194,33 @@ def uninstall_daemon(
     return lines or ["no service or background gateway to remove"]
 
 
+def restart_daemon(
+    home: Path,
+    *,
+    runner: Runner | None = None,
+    user_home: Path | None = None,
+    wait: float = 30.0,
+) -> list[str]:
+    """Restart the gateway through whatever runs it (the install record says which), so
+    new code or a new environment takes effect; a bare background gateway is stopped and
+    started again. Raises :class:`ServiceError` if nothing was installed or started."""
+    runner = runner or get_runner()
+    record = read_record(home)
+    if record is None:
+        raise ServiceError(
+            "no gateway was installed or started from this home; start one with "
+            "'openclaw gateway start' or 'openclaw gateway install'"
+        )
+    spec = _spec_from(record, home)
+    lines = manager_named(record.manager, runner, user_home).restart(spec)
+    if wait > 0 and not wait_healthy(spec, wait):
+        raise ServiceError(
+            f"the gateway did not answer on {spec.address} within {wait:g}s after the "
+            "restart; 'openclaw logs' and 'openclaw doctor' tell why"
+        )
+    return lines
+
+
 def service_status(
     home: Path, *, runner: Runner | None = None, user_home: Path | None = None
 ) -> ServiceState | None:

@@ -107,6 +107,15 @@ class LaunchdManager(ServiceManager):
             lines.append(f"removed {path}")
         return lines
 
+    def restart(self, spec: ServiceSpec) -> list[str]:
+        if not self._loaded():
+            return self.install(spec)
+        # -k: kill the running instance first; launchd then starts it again.
+        r = self.run("launchctl", "kickstart", "-k", self.target, timeout=60.0)
+        if not r.ok:
+            raise ServiceError(f"'launchctl kickstart -k {self.target}' failed: {r.why()}")
+        return [f"restarted {LAUNCHD_LABEL} (launchctl kickstart -k)"]
+
     def state(self, spec: ServiceSpec) -> ServiceState:
         path = self.unit_path(spec)
         r = self.run("launchctl", "print", self.target)

@@ -210,6 +210,11 @@ class ServiceManager(ABC):
     @abstractmethod
     def state(self, spec: ServiceSpec) -> ServiceState: ...
 
+    @abstractmethod
+    def restart(self, spec: ServiceSpec) -> list[str]:
+        """Stop the running gateway and start it again (after an upgrade, say); start it if
+        it was not running. Returns lines to show the user."""
+
     def run(self, *argv: str, timeout: float = 30.0) -> RunResult:
         return self.runner.run(list(argv), timeout=timeout)
 

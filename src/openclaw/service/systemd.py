@@ -122,6 +122,10 @@ class SystemdManager(ServiceManager):
             self.run("systemctl", "--user", "daemon-reload")
         return lines
 
+    def restart(self, spec: ServiceSpec) -> list[str]:
+        self._must("restart", UNIT)
+        return [f"restarted {UNIT} (systemctl --user restart)"]
+
     def state(self, spec: ServiceSpec) -> ServiceState:
         path = self.unit_path(spec)
         installed = path.exists()

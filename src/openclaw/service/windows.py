@@ -109,6 +109,15 @@ class WindowsTaskManager(ServiceManager):
                 lines.append(f"removed {path}")
         return lines
 
+    def restart(self, spec: ServiceSpec) -> list[str]:
+        if not self._registered():
+            return self.install(spec)
+        self.run("schtasks", "/End", "/TN", WINDOWS_TASK)  # fails harmlessly if not running
+        r = self.run("schtasks", "/Run", "/TN", WINDOWS_TASK)
+        if not r.ok:
+            raise ServiceError(f"'schtasks /Run /TN \"{WINDOWS_TASK}\"' failed: {r.why()}")
+        return [f"restarted scheduled task '{WINDOWS_TASK}'"]
+
     def state(self, spec: ServiceSpec) -> ServiceState:
         path = str(self.unit_path(spec))
         r = self.run("schtasks", "/Query", "/TN", WINDOWS_TASK, "/FO", "LIST")
