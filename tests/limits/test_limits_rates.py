@@ -321,10 +321,25 @@ async def test_a_provider_over_its_quota_fails_over_like_a_429(serve: Any) -> No
     assert r.status == 200 and r.headers["x-openclaw-provider"] == "backup"
     rec = last_record(gw)
     assert rec["attempts"][0]["deployment"] == "primary/mock-a"
-    assert rec["attempts"][0]["outcome"] == "rate_limit_exceeded"
-    assert rec["attempts"][0]["status"] == 429
+    assert rec["attempts"][0]["outcome"] == "provider_quota_exceeded"
+    assert rec["attempts"][0]["status"] is None  # no call was made
+    assert "limit" not in rec  # served: nothing refused it
     breakers = gw.state.gateway.dispatcher.breakers.snapshot()
     assert breakers.get("primary/mock-a", {}).get("failures", 0) == 0  # healthy, just busy
+    # The skip is not an upstream request: only the two real calls are counted.
+    async with httpx.AsyncClient(base_url=gw.base, headers=gw.auth) as c:
+        text = (await c.get("/metrics")).text
+    calls = [
+        line
+        for line in text.splitlines()
+        if line.startswith("openclaw_upstream_requests_total{") and not line.endswith(" 0.0")
+    ]
+    assert sorted(calls) == sorted(
+        [
+            'openclaw_upstream_requests_total{status="200",upstream_name="backup"} 1.0',
+            'openclaw_upstream_requests_total{status="200",upstream_name="primary"} 1.0',
+        ]
+    ), calls
 
 
 async def test_a_provider_over_its_quota_with_nowhere_to_go_answers_429(serve: Any) -> None:
@@ -333,6 +348,7 @@ async def test_a_provider_over_its_quota_with_nowhere_to_go_answers_429(serve: A
     r = await call(gw, model="only")
     assert r.status == 429 and r.code == "rate_limit_exceeded"
     assert r.headers["x-openclaw-limit"] == "provider:primary:requests"
+    assert last_record(gw)["limit"] == "provider:primary:requests"
     assert int(r.headers["retry-after"]) >= 59
     assert "providers.primary.requests_per_minute" in r.body["error"]["message"]
     lim = (await status(gw))["limits"]

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from openclaw.config.schema import QueueSettings, ServiceConfig
 from openclaw.errors import PermissionDenied, RateLimited, UpstreamError
 from openclaw.limits import plan
-from openclaw.pipeline.exchange import Attempt, Exchange
+from openclaw.pipeline.exchange import QUOTA_SKIPPED, Attempt, Exchange
 from openclaw.state.base import Admission, Bucket, Lease, StateBackend, Take
 from openclaw.state.shared import GatewayState, state_for
 
@@ -425,8 +425,9 @@ class UpstreamQuota:
         if adm.ok:
             return
         self.refused[bucket.key] += 1
-        ex.attempts.append(Attempt(c.key, c.provider.name, "rate_limit_exceeded", 0.0, 429))
-        ex.audit_extra["limit"] = bucket.key
+        # Recorded as an attempt that made no call (metrics and the dashboard skip it); the
+        # record's "limit" is only set if the request ends refused (Exchange.fail).
+        ex.attempts.append(Attempt(c.key, c.provider.name, QUOTA_SKIPPED, 0.0, None))
         retry = max(1, math.ceil(adm.retry_after))
         raise UpstreamError(
             f"provider '{c.provider.name}' is over its quota of "

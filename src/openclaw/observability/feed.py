@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from openclaw.observability.metrics import PII_RULE, BoundedLabel
-from openclaw.pipeline.exchange import Exchange
+from openclaw.pipeline.exchange import QUOTA_SKIPPED, Exchange
 
 RING_SIZE = 500
 WINDOW_MINUTES = 60
@@ -206,6 +206,8 @@ class Feed:
         )
         self.add(entry)
         for a in ex.attempts:
+            if a.outcome == QUOTA_SKIPPED:
+                continue  # no call was made: says nothing about the upstream's health
             st = self.upstreams.setdefault(self._deployment(a.deployment), UpstreamStats())
             st.latency.append(a.latency_ms)
             if a.outcome == "ok":

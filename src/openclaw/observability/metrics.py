@@ -25,7 +25,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from openclaw import __version__
-from openclaw.pipeline.exchange import Exchange
+from openclaw.pipeline.exchange import QUOTA_SKIPPED, Exchange
 
 UNKNOWN = "unknown"
 OTHER = "other"
@@ -214,6 +214,8 @@ class Metrics:
         if ex.ttft_ms is not None:
             self.ttft.labels(route).observe(ex.ttft_ms / 1000.0)
         for a in ex.attempts:
+            if a.outcome == QUOTA_SKIPPED:
+                continue  # skipped by the provider's quota: no call was made
             status = "200" if a.outcome == "ok" else str(a.status or "error")
             self.upstream_requests.labels(a.provider, status).inc()
             self.upstream_duration.labels(a.provider).observe(a.latency_ms / 1000.0)

@@ -20,6 +20,11 @@ ChunkFilter = Callable[[Json], Json]
 ResponseFilter = Callable[[Json], Json]
 
 
+#: The outcome of an attempt that a provider's own quota (``providers.<name>.
+#: requests_per_minute``) skipped before any call: not an upstream request.
+QUOTA_SKIPPED = "provider_quota_exceeded"
+
+
 @dataclass(slots=True)
 class Attempt:
     deployment: str  # "provider/model"
@@ -125,3 +130,6 @@ class Exchange:
     def fail(self, exc: OpenClawError) -> None:
         self.error = exc
         self.status = exc.status
+        limit = exc.headers.get("X-OpenClaw-Limit")
+        if limit:  # a refusal by a limit names it: the audit record and metrics say which
+            self.audit_extra["limit"] = limit

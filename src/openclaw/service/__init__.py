@@ -10,8 +10,8 @@ from openclaw.service.install import (
     InstallReport,
     choose_manager,
     install_daemon,
-    service_status,
     restart_daemon,
+    service_status,
     uninstall_daemon,
 )
 from openclaw.service.manager import (
@@ -44,8 +44,8 @@ __all__ = [
     "install_daemon",
     "note_background_start",
     "read_record",
+    "restart_daemon",
     "service_status",
     "set_runner",
-    "restart_daemon",
     "uninstall_daemon",
 ]
