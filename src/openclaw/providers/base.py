@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import os
 import time
 import uuid
@@ -19,11 +18,11 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import aiohttp
 import orjson
 
+from openclaw.addresses import is_local_url
 from openclaw.config.schema import ProviderConfig, Timeouts
 from openclaw.errors import (
     InvalidRequest,
@@ -138,20 +137,6 @@ class Provider(ABC):
     @abstractmethod
     def stream(self, call: ProviderCall) -> AsyncIterator[Json]:
         """Yield OpenAI ``chat.completion.chunk`` dicts."""
-
-
-def is_local_url(url: str) -> bool:
-    if not url:
-        return False
-    if url.startswith(("unix:", "http+unix:")):
-        return True
-    host = urlsplit(url).hostname or ""
-    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def new_id(prefix: str = "chatcmpl") -> str:

@@ -9,14 +9,14 @@ rebinding) or whose ``Origin`` is another site is refused before auth is even lo
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import os
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from openclaw.addresses import is_loopback_host
+
 TOKEN_FILE = "gateway.token"
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "localhost.localdomain"})
 
 
 def token_path(home: Path) -> Path:
@@ -62,16 +62,6 @@ def bearer(header: str | None) -> str | None:
     if scheme.lower() != "bearer" or not value.strip():
         return None
     return value.strip()
-
-
-def is_loopback_host(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def split_host(host_header: str) -> str:

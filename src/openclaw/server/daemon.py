@@ -20,10 +20,11 @@ from pathlib import Path
 from aiohttp import web
 
 import openclaw.channels.manager  # noqa: F401  (registers channels: start/stop with the app, /slack/events)
+from openclaw.addresses import is_loopback_host
 from openclaw.config import log_path, pid_path
 from openclaw.errors import ConfigError
 from openclaw.server.app import create_app
-from openclaw.server.auth import ensure_token, is_loopback_host
+from openclaw.server.auth import ensure_token
 from openclaw.server.state import AppState
 
 log = logging.getLogger("openclaw")

@@ -15,7 +15,6 @@ several keys, so Redis Cluster is not supported (use one primary, with replicas 
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -34,6 +33,7 @@ from redis.exceptions import (
 )
 from redis.retry import Retry
 
+from openclaw.addresses import is_local_url
 from openclaw.state import scripts
 from openclaw.state.base import (
     ADMITTED,
@@ -48,20 +48,6 @@ from openclaw.state.base import (
 T = TypeVar("T")
 
 _UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, BusyLoadingError, ReadOnlyError, OSError)
-
-
-def url_is_local(url: str) -> bool:
-    """A unix socket or a loopback host: the data does not leave the machine."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return True
-    host = (parts.hostname or "").lower()
-    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def redacted_url(url: str) -> str:
@@ -86,7 +72,7 @@ class RedisState(StateBackend):
         local: bool | None = None,
     ) -> None:
         self.url = redacted_url(url)
-        self.local = url_is_local(url) if local is None else local
+        self.local = is_local_url(url) if local is None else local
         self.prefix = prefix
         self.client: aioredis.Redis = aioredis.Redis.from_url(
             url,
