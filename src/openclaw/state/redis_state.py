@@ -86,9 +86,8 @@ class RedisState(StateBackend):
         self._admit = self.client.register_script(scripts.ADMIT)
         self._settle = self.client.register_script(scripts.SETTLE)
         self._levels = self.client.register_script(scripts.LEVELS)
-        self._in_flight = self.client.register_script(scripts.IN_FLIGHT)
+        self._live = self.client.register_script(scripts.LIVE_MEMBERS)
         self._cache_put = self.client.register_script(scripts.CACHE_PUT)
-        self._cache_size = self.client.register_script(scripts.CACHE_SIZE)
 
     async def _call(self, fn: Callable[[], Awaitable[T]]) -> T:
         try:
@@ -141,7 +140,7 @@ class RedisState(StateBackend):
 
     async def in_flight(self, key: str) -> int:
         k = f"{self.prefix}cc:{key}"
-        return int(await self._call(lambda: self._in_flight(keys=[k], args=[])))
+        return int(await self._call(lambda: self._live(keys=[k], args=[])))
 
     # -- budgets ----------------------------------------------------------------------
     async def spent(self, key: str) -> tuple[float, int]:
@@ -197,7 +196,7 @@ class RedisState(StateBackend):
 
     async def cache_size(self) -> int:
         k = f"{self.prefix}cache-index"
-        return int(await self._call(lambda: self._cache_size(keys=[k], args=[])))
+        return int(await self._call(lambda: self._live(keys=[k], args=[])))
 
     # -- lifecycle --------------------------------------------------------------------
     async def ping(self) -> None:

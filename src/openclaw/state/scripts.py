@@ -109,8 +109,9 @@ return out
 """
 )
 
-#: KEYS: lease key. Live slots (expired leases are not counted). Read-only.
-IN_FLIGHT = """
+#: KEYS: a sorted set scored by expiry (a concurrency lease, the cache index). Its live
+#: members: the slots in flight, or the cache entries. Read-only.
+LIVE_MEMBERS = """
 local tm = redis.call('TIME')
 local now = tonumber(tm[1]) * 1000 + tonumber(tm[2]) / 1000
 return redis.call('ZCOUNT', KEYS[1], '(' .. tostring(now), '+inf')
@@ -134,11 +135,4 @@ if n > max then
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, n - max - 1)
 end
 return n
-"""
-
-#: KEYS: index key. Live entries. Read-only.
-CACHE_SIZE = """
-local tm = redis.call('TIME')
-local now = tonumber(tm[1]) * 1000 + tonumber(tm[2]) / 1000
-return redis.call('ZCOUNT', KEYS[1], '(' .. tostring(now), '+inf')
 """
