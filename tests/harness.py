@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestServer
 
-from openclaw.server.app import create_app
+from openclaw.daemon import make_app
 from openclaw.server.auth import ensure_token
 from openclaw.server.state import AppState
 
@@ -90,7 +90,7 @@ async def serve_gateway(
         (home / "channels.yaml").write_text(channels)
     token = ensure_token(home)
     state = AppState.build(home, token)
-    server = TestServer(create_app(state), host="127.0.0.1")
+    server = TestServer(make_app(state), host="127.0.0.1")
     await server.start_server()
     state.port = server.port or 0
     return Served(server, state, token, home)

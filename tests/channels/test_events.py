@@ -21,7 +21,7 @@ from fake_slack import FakeSlack, envelope, mention
 import openclaw.channels.events as events_mod
 from harness import Served
 from openclaw.audit.log import AuditWriteError
-from openclaw.channels import emit, verify_signature
+from openclaw.channels import verify_signature
 
 SECRET = "whsec-test-0123456789"
 
@@ -142,7 +142,7 @@ async def test_a_failing_webhook_is_retried_with_backoff_under_one_delivery_id(
     receiver.statuses = [503, 500]
     async with gateway(openclaw_home, webhook_yaml(receiver.url)) as gw:
         hook = await running(gw, "ops_hook")
-        emit("rate_limited", {"service": "billing", "limit": "60/min"})
+        gw.state.gateway.events.emit("rate_limited", {"service": "billing", "limit": "60/min"})
         await wait_until(lambda: len(receiver.got) == 3)
         await wait_until(lambda: hook.handled == 1)
         box = manager(gw).bus.status()["receivers"]["ops_hook"]
@@ -160,7 +160,7 @@ async def test_a_webhook_that_keeps_failing_gives_up_and_records_why(
     receiver.statuses = [500] * 10
     async with gateway(openclaw_home, webhook_yaml(receiver.url)) as gw:
         hook = await running(gw, "ops_hook")
-        emit("budget_exceeded", {"service": "billing"})
+        gw.state.gateway.events.emit("budget_exceeded", {"service": "billing"})
         await wait_until(lambda: hook.last_error is not None)
         assert len(receiver.got) == 5  # max_attempts defaults to 5
         assert hook.last_error is not None
@@ -231,16 +231,20 @@ async def test_a_webhook_only_gets_the_events_it_lists_and_repeats_are_coalesced
     monkeypatch.setenv("OC_HOOK_SECRET", SECRET)
     async with gateway(openclaw_home, webhook_yaml(receiver.url, events=["rate_limited"])) as gw:
         await running(gw, "ops_hook")
-        emit("breaker_opened", {"deployment": "x/y", "previous": "closed"})
-        emit("rate_limited", {"service": "a"}, key="a")
-        emit("rate_limited", {"service": "a"}, key="a")  # within the window: counted, not sent
-        emit("rate_limited", {"service": "b"}, key="b")
+        gw.state.gateway.events.emit("breaker_opened", {"deployment": "x/y", "previous": "closed"})
+        gw.state.gateway.events.emit("rate_limited", {"service": "a"}, key="a")
+        gw.state.gateway.events.emit(
+            "rate_limited", {"service": "a"}, key="a"
+        )  # within the window: counted, not sent
+        gw.state.gateway.events.emit("rate_limited", {"service": "b"}, key="b")
         await wait_until(lambda: len(receiver.got) == 2)
         assert manager(gw).bus.emitted == 3
     sent = [json.loads(body) for _, body in receiver.got]
     assert [e["data"]["service"] for e in sent] == ["a", "b"]
     with pytest.raises(ValueError, match="unknown event kind"):
-        emit("something_else", {})  # a typo fails even with no daemon running
+        gw.state.gateway.events.emit(
+            "something_else", {}
+        )  # a typo fails even with no daemon running
 
 
 async def test_a_webhook_without_a_usable_secret_does_not_start(
@@ -255,7 +259,7 @@ async def test_a_webhook_without_a_usable_secret_does_not_start(
         assert hook.last_error == (
             "the webhook secret ${OC_HOOK_SECRET} (unset) is not set in the daemon's environment"
         )
-        emit("rate_limited", {"service": "a"})
+        gw.state.gateway.events.emit("rate_limited", {"service": "a"})
     assert receiver.got == []  # never sent unsigned
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from openclaw.assembly import build_gateway
 from openclaw.config import load_config
-from openclaw.pipeline.gateway import Gateway
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 HOMES = sorted(p.parent for p in EXAMPLES.glob("*/models.yaml"))
@@ -31,6 +31,6 @@ async def test_an_example_home_loads_and_builds_a_gateway(home: Path, tmp_path: 
     config = load_config(copy)
     assert config.models.models, f"{home}/models.yaml has no model aliases"
     # Building the gateway runs the checks that span files (aliases named in policies.yaml).
-    gateway = Gateway(config)
+    gateway = build_gateway(config)
     await gateway.aclose()
     gateway.audit.close()

@@ -14,7 +14,8 @@ from harness import Served
 from openclaw.config import load_config
 from openclaw.errors import ConfigError
 from openclaw.limits.ipfilter import IpFilter
-from openclaw.limits.report import limits_status
+from openclaw.pipeline.stage import EventRelay
+from openclaw.server.limits_status import limits_status
 
 # MODELS prices `general` at $1 a token, so one request spends dollars; `cheap` is free.
 
@@ -28,11 +29,9 @@ def budget(spec: str, extra: str = "") -> str:
 
 @pytest.fixture
 def events(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
-    import openclaw.channels.events as ev
-
     seen: list[tuple[str, dict[str, Any]]] = []
     monkeypatch.setattr(
-        ev, "emit", lambda kind, data=None, key=None: seen.append((kind, data or {}))
+        EventRelay, "emit", lambda self, kind, data=None, key=None: seen.append((kind, data or {}))
     )
     return seen
 
@@ -291,10 +290,10 @@ async def test_x_forwarded_for_cannot_claim_an_allowed_address(serve: Any) -> No
 
 async def test_refused_addresses_are_counted_for_status(serve: Any) -> None:
     gw = await serve(ip_lists(allow=["10.20.30.0/24"], deny=["10.20.30.40"]))
-    before = (await limits_status(gw.state.gateway))["ip_lists"]["refused"]
+    before = (await limits_status(gw.state.assembly))["ip_lists"]["refused"]
     _assert_ip_refused(await _raw_chat(gw))
     _assert_ip_refused(await _raw_chat(gw))
-    lists = (await limits_status(gw.state.gateway))["ip_lists"]
+    lists = (await limits_status(gw.state.assembly))["ip_lists"]
     assert lists["allow"] == ["10.20.30.0/24"] and lists["deny"] == ["10.20.30.40/32"]
     assert lists["refused"] == before + 2
     assert lists["last_refused"] == "127.0.0.1"

@@ -153,11 +153,11 @@ async def test_in_process_callers_are_limited_too(serve: Any) -> None:
 async def test_refusals_show_in_status_metrics_and_events(
     serve: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import openclaw.channels.events as events
+    from openclaw.pipeline.stage import EventRelay
 
     seen: list[tuple[str, dict[str, Any]]] = []
     monkeypatch.setattr(
-        events, "emit", lambda kind, data=None, key=None: seen.append((kind, data or {}))
+        EventRelay, "emit", lambda self, kind, data=None, key=None: seen.append((kind, data or {}))
     )
     gw = await serve(services("{requests_per_minute: 1}"))
     await call(gw, BILLING_TOKEN)

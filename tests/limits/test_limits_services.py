@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from limits_helpers import BILLING_TOKEN, MODELS, SUPPORT_TOKEN, call, last_record
 
 from harness import Served, serve_gateway
+from openclaw.assembly import build_gateway
 from openclaw.cli import main
 from openclaw.config import load_config
 from openclaw.errors import ConfigError
-from openclaw.pipeline.gateway import Gateway
 
 SERVICES = """\
 services:
@@ -203,7 +203,7 @@ def test_names_that_must_be_model_aliases_are_checked_at_load(
     (openclaw_home / "models.yaml").write_text(MODELS)
     (openclaw_home / "policies.yaml").write_text(policies)
     with pytest.raises(ConfigError, match=message):
-        Gateway(load_config(openclaw_home))
+        build_gateway(load_config(openclaw_home))
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from openclaw.server.daemon import load_env_file
+from openclaw.daemon import load_env_file
 
 
 def test_the_daemon_sets_variables_the_environment_lacks_and_keeps_the_rest(

@@ -198,8 +198,8 @@ async def test_allowed_hosts_and_origins_from_config(openclaw_home: Path) -> Non
 
 
 async def test_non_loopback_bind_without_auth_refuses_to_start(openclaw_home: Path) -> None:
+    from openclaw.daemon import serve
     from openclaw.errors import ConfigError
-    from openclaw.server.daemon import serve
 
     with pytest.raises(ConfigError, match="without authentication"):
         await serve(openclaw_home, "0.0.0.0", 0, auth=False)

@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from skillkit import ECHO_META, MakeSkill
 
-from openclaw.server.app import create_app
+from openclaw.daemon import make_app
 from openclaw.server.state import AppState
 
 TOKEN = "ocw_test_skills_api_token"
@@ -23,7 +23,7 @@ Client = TestClient  # type: ignore[type-arg]
 @pytest.fixture
 async def client(home: Path, aiohttp_client: Callable[[Any], Awaitable[Client]]) -> Any:
     state = AppState.build(home, TOKEN)
-    c = await aiohttp_client(create_app(state))
+    c = await aiohttp_client(make_app(state))
     yield c
     await state.gateway.aclose()
     state.gateway.audit.close()

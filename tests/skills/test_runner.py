@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from skillkit import ECHO_META, MakeSkill
 
+from openclaw.assembly import build_gateway
 from openclaw.config import load_config
 from openclaw.errors import OpenClawError
 from openclaw.pipeline.gateway import Gateway
@@ -41,7 +42,7 @@ class ScriptedProvider(MockProvider):
 
 @pytest.fixture
 async def gateway(home: Path) -> AsyncIterator[Gateway]:
-    gw = Gateway(load_config(home))
+    gw = build_gateway(load_config(home))
     yield gw
     await gw.aclose()
     gw.audit.close()
@@ -135,7 +136,7 @@ JSON_META: dict[str, Any] = {
 
 def scripted_gateway(home: Path, answers: list[str]) -> tuple[Gateway, ScriptedProvider]:
     provider = ScriptedProvider(answers)
-    return Gateway(load_config(home), providers={"mock": provider}), provider
+    return build_gateway(load_config(home), providers={"mock": provider}), provider
 
 
 async def test_structured_outputs_use_json_mode(home: Path, make_skill: MakeSkill) -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from openclaw.assembly import Shared, build_gateway
 from openclaw.audit import AuditLog
 from openclaw.cli import main
-from openclaw.pipeline.gateway import Gateway
 from openclaw.skills.discovery import builtin_dir, discover, find_skill
 from openclaw.skills.errors import SkillStepFailed
 from openclaw.skills.runner import SkillRunner
@@ -85,7 +85,7 @@ async def test_pr_review_prep_reads_the_pr_from_gh_when_no_files_are_given(
     )
     gh.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
-    gw = Gateway(mock_config(openclaw_home), audit=AuditLog(tmp_path / "audit.log"))
+    gw = build_gateway(mock_config(openclaw_home), Shared(audit=AuditLog(tmp_path / "audit.log")))
     skill = find_skill(openclaw_home, "pr-review-prep")
     result = await SkillRunner(gw).run(skill, {"pr_number": 7, "repo": "acme/shop"})
     await gw.aclose()

@@ -29,17 +29,15 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from openclaw.cache.assemble import StreamAssembler
 from openclaw.cache.key import deterministic, pii_routed, request_key
+from openclaw.config import Config
 from openclaw.pipeline.exchange import Exchange, Json
-from openclaw.state.shared import GatewayState, state_for
-
-if TYPE_CHECKING:
-    from openclaw.pipeline.gateway import Gateway
+from openclaw.state.shared import GatewayState
 
 log = logging.getLogger("openclaw.cache")
 
@@ -66,11 +64,10 @@ class Pending:
 class CacheStage:
     name = "cache"
 
-    def __init__(self, gateway: Gateway) -> None:
-        cfg = gateway.config
+    def __init__(self, cfg: Config, state: GatewayState) -> None:
         self.settings = cfg.policies.cache
         self.models = cfg.models.models
-        self.state: GatewayState = state_for(gateway)
+        self.state = state
         self.inflight: dict[str, tuple[str, asyncio.Future[Json | None]]] = {}
         self.hits = 0
         self.misses = 0
@@ -244,16 +241,3 @@ def _decode(raw: bytes | None) -> Json | None:
         return None
     resp = entry.get("response")
     return entry if isinstance(resp, dict) else None
-
-
-def _factory(gateway: Gateway) -> list[Any]:
-    return [CacheStage(gateway)]
-
-
-def _register() -> None:
-    from openclaw.pipeline.gateway import register_stage_factory
-
-    register_stage_factory(80, _factory)
-
-
-_register()

@@ -2,10 +2,10 @@
 
 ``cli`` (the terminal: ``openclaw chat`` / ``openclaw ask``), ``slack`` (a slack-bolt bot) and
 ``webhook`` (signed event POSTs), configured in ``channels.yaml``. The daemon runs them through
-:mod:`openclaw.channels.manager`, which importing registers with the server. Other parts of
-the gateway report events with :func:`emit`.
+:mod:`openclaw.channels.manager` (one of the daemon's route installers). The pipeline's
+stages report events on the gateway's event relay, which the manager forwards to its bus.
 """
 
-from openclaw.channels.events import Event, EventBus, emit, verify_signature
+from openclaw.channels.events import Event, EventBus, verify_signature
 
-__all__ = ["Event", "EventBus", "emit", "verify_signature"]
+__all__ = ["Event", "EventBus", "verify_signature"]

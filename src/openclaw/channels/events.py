@@ -13,9 +13,9 @@ Webhooks are signed like Slack signs its requests: ``X-OpenClaw-Signature: sha25
 HMAC-SHA256 with the channel's secret over ``<X-OpenClaw-Timestamp>.<body>``;
 :func:`verify_signature` is the receiver's side.
 
-Code elsewhere in the gateway reports an event with the module-level :func:`emit`, which is a
-no-op while no daemon runs a bus (the rate-limit and budget stages call
-``emit("rate_limited", {...})`` / ``emit("budget_exceeded", {...})``).
+The pipeline's stages report events on the gateway's
+:class:`~openclaw.pipeline.stage.EventRelay` (the limits stage's ``rate_limited`` and
+``budget_exceeded``); the channel manager relays them onto its bus while it runs.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import hashlib
 import hmac
 import logging
 import random
-import threading
 import time
 import uuid
 from collections import deque
@@ -277,26 +276,3 @@ def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
         return asyncio.get_running_loop() is loop
     except RuntimeError:
         return False
-
-
-# The daemon's bus; None while no daemon runs in this process.
-_current: EventBus | None = None
-_current_lock = threading.Lock()
-
-
-def set_bus(bus: EventBus | None) -> None:
-    global _current
-    with _current_lock:
-        _current = bus
-
-
-def current_bus() -> EventBus | None:
-    return _current
-
-
-def emit(kind: str, data: dict[str, Any] | None = None, *, key: str | None = None) -> Event | None:
-    """Report a gateway event to the running daemon's channels (no-op without one)."""
-    if kind not in EVENT_KINDS:
-        raise ValueError(f"unknown event kind {kind!r}; known: {', '.join(EVENT_KINDS)}")
-    bus = _current
-    return bus.emit(kind, data, key=key) if bus is not None else None

@@ -1,6 +1,6 @@
 """The channel manager: channels live and die with the daemon and follow its config.
 
-Importing this module registers :func:`install` in :data:`openclaw.server.app.ROUTE_HOOKS`.
+:func:`install` is one of the daemon's ROUTES (``openclaw.daemon``).
 For each app it adds ``POST /slack/events`` (Slack's HTTP mode; public, so the Slack
 signature is checked here), ``GET /v1/openclaw/channels`` (what ``openclaw channels status``
 shows) and the app's startup/cleanup signals: the daemon starts every channel from
@@ -22,7 +22,7 @@ import orjson
 from aiohttp import web
 
 from openclaw.channels.base import Channel
-from openclaw.channels.events import EventBus, current_bus, set_bus
+from openclaw.channels.events import EventBus
 from openclaw.channels.redact import protect
 from openclaw.channels.terminal import TerminalChannel
 from openclaw.channels.watch import GatewayWatch
@@ -63,7 +63,7 @@ class ChannelManager:
     async def start(self) -> None:
         protect(logging.getLogger("openclaw"))
         self.bus.bind(asyncio.get_running_loop())
-        set_bus(self.bus)
+        self.state.assembly.shared.events.subscribe(self._relay)
         self.watch.attach()
         self.state.reload_listeners.append(self._on_reload)
         self.running = True
@@ -81,8 +81,11 @@ class ChannelManager:
             for ch in list(self.channels.values()):
                 await self._stop_one(ch)
             self.channels.clear()
-        if current_bus() is self.bus:
-            set_bus(None)
+        self.state.assembly.shared.events.unsubscribe(self._relay)
+
+    def _relay(self, kind: str, data: dict[str, Any], key: str | None) -> None:
+        """Gateway events (budgets, rate limits) from the pipeline's relay onto the bus."""
+        self.bus.emit(kind, data, key=key)
 
     async def apply(self, configs: list[ChannelConfig]) -> None:
         """Make the running channels match ``configs``, restarting only what changed."""
@@ -185,7 +188,7 @@ async def channels_status(request: web.Request) -> web.Response:
 
 
 def install(app: web.Application, state: AppState) -> None:
-    """ROUTE_HOOKS entry: routes, and channels that start and stop with the app."""
+    """Route installer: routes, and channels that start and stop with the app."""
     manager = ChannelManager(state)
     app[CHANNELS] = manager
     app.router.add_post("/slack/events", slack_events)
@@ -199,13 +202,3 @@ def install(app: web.Application, state: AppState) -> None:
 
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
-
-
-def _register() -> None:
-    from openclaw.server.app import ROUTE_HOOKS
-
-    if install not in ROUTE_HOOKS:
-        ROUTE_HOOKS.append(install)
-
-
-_register()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from openclaw.assembly import build_gateway
 from openclaw.config import CONFIG_FILES, home_dir, load_config
 from openclaw.errors import OpenClawError
 
@@ -26,9 +27,7 @@ def validate() -> None:
     home = home_dir()
     try:
         cfg = load_config(home)
-        from openclaw.pipeline.gateway import Gateway
-
-        Gateway(cfg)
+        build_gateway(cfg)
     except OpenClawError as exc:
         raise click.ClickException(f"invalid configuration:\n{exc.message}") from None
     for name in CONFIG_FILES:

@@ -23,6 +23,7 @@ from typing import Any
 import click
 
 from openclaw import service
+from openclaw.assembly import build_gateway
 from openclaw.audit.record import log_files
 from openclaw.config import Config, home_dir, load_config
 from openclaw.config.defaults import write_default_config
@@ -94,10 +95,8 @@ def check_config(home: Path) -> tuple[list[Finding], Config | None]:
             )
         ], None
     try:
-        from openclaw.pipeline.gateway import Gateway
-
         cfg = load_config(home)
-        Gateway(cfg)
+        build_gateway(cfg)
     except OpenClawError as exc:
         return [
             Finding(

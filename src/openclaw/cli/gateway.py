@@ -21,7 +21,7 @@ from rich.table import Table
 from openclaw.cli.client import base_url, gateway_port, get_json
 from openclaw.config import DEFAULT_HOST, home_dir, log_path, pid_path
 from openclaw.config.defaults import write_default_config
-from openclaw.limits.report import status_lines
+from openclaw.server.limits_status import status_lines
 from openclaw.service import MANAGER_ENV, note_background_start
 from openclaw.service.commands import install as install_command
 from openclaw.service.commands import restart as restart_command
@@ -62,7 +62,7 @@ cli.add_command(restart_command)
 @click.option("--log-level", default="INFO", show_default=True, help="Daemon log level.")
 def run(host: str, port: int | None, log_level: str) -> None:
     """Run the gateway in the foreground (what service units call)."""
-    from openclaw.server.daemon import run as run_daemon
+    from openclaw.daemon import run as run_daemon
 
     home = home_dir()
     for line in write_default_config(home):

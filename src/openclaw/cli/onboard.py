@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.prompt import Confirm, Prompt
 
 from openclaw import service
+from openclaw.assembly import build_gateway
 from openclaw.config import CONFIG_FILES, DEFAULT_PORT, home_dir, load_config
 from openclaw.config.defaults import DEFAULT_CHANNELS
 from openclaw.errors import OpenClawError
@@ -312,10 +313,8 @@ def render_all(plan: Plan) -> dict[str, str]:
 
 def validate_dir(home: Path) -> str:
     """Load and build the gateway from ``home`` as the daemon would; a one-line summary."""
-    from openclaw.pipeline.gateway import Gateway
-
     cfg = load_config(home)
-    gw = Gateway(cfg)
+    gw = build_gateway(cfg)
     try:
         asyncio.run(gw.aclose())
     except Exception:  # closing idle clients must not turn a valid config into an error

@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from openclaw.assembly import assemble
 from openclaw.config import home_dir, load_config
 
 
@@ -59,27 +60,21 @@ def list_(as_json: bool) -> None:
 
 
 async def _check(text: str, service: str, task: str | None, model: str | None) -> dict[str, Any]:
-    from openclaw.errors import OpenClawError
-    from openclaw.pipeline.gateway import Gateway
-    from openclaw.policies.rules import pii_engine
-
-    gw = Gateway(load_config(home_dir()))
+    parts = assemble(load_config(home_dir()))
+    gw = parts.gateway
     try:
         body: dict[str, Any] = {"messages": [{"role": "user", "content": text}]}
         if model:
             body["model"] = model
         ex = gw.exchange(body, service=service, task=task)
-        ex.alias = gw.selector.select(ex.requested_model, ex.task)
-        requested_alias = ex.alias
-        refused = None
-        for stage in gw.stages:
-            if stage.name != "policies":
-                continue  # a dry run must not spend rate limits or touch the cache
-            try:
-                await stage.before(ex)
-            except OpenClawError as exc:
-                refused = {"status": exc.status, "code": exc.code, "message": exc.message}
-        engine = pii_engine(gw, None, None)
+        requested_alias = gw.select(ex.requested_model, ex.task)
+        err = await gw.dry_run(ex)  # the policies only: no rate limit spent, no cache touched
+        refused = (
+            None
+            if err is None
+            else {"status": err.status, "code": err.code, "message": err.message}
+        )
+        engine = parts.shared.pii.get(parts.config.policies.pii, None, None)
         findings = engine.analyze_text(text)
         return {
             "pii_mode": engine.mode,

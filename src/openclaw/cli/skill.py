@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from openclaw.assembly import Shared, build_gateway
 from openclaw.audit import AuditLog
 from openclaw.config import home_dir, load_config
 from openclaw.errors import InvalidRequest
@@ -184,14 +185,14 @@ async def _gateway(home: Path, *, live: bool, needed: bool) -> AsyncIterator[Gat
         yield None
         return
     if live:
-        gw = Gateway(load_config(home))
+        gw = build_gateway(load_config(home))
         try:
             yield gw
         finally:
             await gw.aclose()
         return
     with tempfile.TemporaryDirectory(prefix="openclaw-skill-test-") as tmp:
-        gw = Gateway(mock_config(home), audit=AuditLog(Path(tmp) / "audit.log"))
+        gw = build_gateway(mock_config(home), Shared(audit=AuditLog(Path(tmp) / "audit.log")))
         try:
             yield gw
         finally:

@@ -20,7 +20,6 @@ reload needed), so ``service add`` and ``service remove`` take effect on the nex
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -187,19 +186,3 @@ class ServiceRegistry:
         for name, t in self._stored.values():
             out.setdefault(name, []).append(t)
         return out
-
-
-_REGISTRIES: dict[int, tuple[Config, ServiceRegistry]] = {}
-
-
-def registry_for(config: Config) -> ServiceRegistry:
-    """One registry per loaded config (rebuilt on reload, when token variables may change)."""
-    hit = _REGISTRIES.get(id(config))
-    if hit is not None and hit[0] is config:
-        return hit[1]
-    reg = ServiceRegistry(config)
-    if len(_REGISTRIES) > 64:
-        with contextlib.suppress(KeyError):
-            del _REGISTRIES[next(iter(_REGISTRIES))]
-    _REGISTRIES[id(config)] = (config, reg)
-    return reg

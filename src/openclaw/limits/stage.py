@@ -33,30 +33,23 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from openclaw.config import Config
 from openclaw.config.schema import QueueSettings, ServiceConfig
 from openclaw.errors import PermissionDenied, RateLimited, UpstreamError
 from openclaw.limits import plan
+from openclaw.limits.services import ServiceRegistry
 from openclaw.pipeline.exchange import QUOTA_SKIPPED, Attempt, Exchange
+from openclaw.pipeline.stage import EventRelay
 from openclaw.state.base import Admission, Bucket, Lease, StateBackend, Take
-from openclaw.state.shared import GatewayState, state_for
+from openclaw.state.shared import GatewayState
 
 if TYPE_CHECKING:
-    from openclaw.pipeline.gateway import Gateway
     from openclaw.routing.dispatch import Candidate
 
 log = logging.getLogger("openclaw.limits")
 
 #: How often a queued request looks again at a full concurrency limit.
 LEASE_POLL = 0.025
-
-
-def _emit(kind: str, data: dict[str, Any], key: str) -> None:
-    try:
-        from openclaw.channels.events import emit
-
-        emit(kind, data, key=key)
-    except Exception:  # an event must never change the answer
-        log.exception("could not emit %s event", kind)
 
 
 @dataclass(slots=True)
@@ -75,11 +68,14 @@ class Grant:
 class LimitsStage:
     name = "limits"
 
-    def __init__(self, gateway: Gateway) -> None:
-        cfg = gateway.config
+    def __init__(
+        self, cfg: Config, state: GatewayState, services: ServiceRegistry, events: EventRelay
+    ) -> None:
         plan.validate(cfg)
         pol = cfg.policies
-        self.state: GatewayState = state_for(gateway)
+        self.state = state
+        self.registry = services
+        self.events = events
         self.services = {s.name: s for s in pol.services}
         self.default_completion = pol.limits.default_completion_tokens
         self.default_queue = pol.limits.queue
@@ -199,7 +195,7 @@ class LimitsStage:
                 )
                 ex.alias = to
                 self.downgraded[svc.name] += 1
-                _emit("budget_exceeded", {**info, "request_id": ex.request_id}, svc.name)
+                self.events.emit("budget_exceeded", {**info, "request_id": ex.request_id}, svc.name)
             else:
                 info["action"] = "none (already on the downgrade model)"
             ex.audit_extra["budget"] = info
@@ -209,7 +205,7 @@ class LimitsStage:
         limit = f"budget:{svc.name}:{over}"
         ex.audit_extra["limit"] = limit
         self.refused[limit] += 1
-        _emit("budget_exceeded", {**info, "request_id": ex.request_id}, svc.name)
+        self.events.emit("budget_exceeded", {**info, "request_id": ex.request_id}, svc.name)
         spent = (
             f"${usd:.4f} of ${b.usd_per_day:g}"
             if over == "usd_per_day"
@@ -275,7 +271,7 @@ class LimitsStage:
         retry = 1 if wait < 0 else max(1, math.ceil(wait))
         ex.audit_extra["limit"] = limit
         self.refused[limit] += 1
-        _emit(
+        self.events.emit(
             "rate_limited",
             {"limit": limit, "service": ex.service, "model": ex.alias, "request_id": ex.request_id},
             limit,
@@ -440,35 +436,3 @@ class UpstreamQuota:
             retry_after=adm.retry_after,
             headers={"Retry-After": str(retry), "X-OpenClaw-Limit": bucket.key},
         )
-
-
-def _factory(gateway: Gateway) -> list[Any]:
-    cfg = gateway.config
-    quotas = {
-        name: p.requests_per_minute
-        for name, p in cfg.models.providers.items()
-        if p.requests_per_minute is not None
-    }
-    if quotas:
-        gateway.dispatcher.gate = UpstreamQuota(state_for(gateway), quotas)
-    pol = cfg.policies
-    if pol.services or pol.limits.global_ is not None or pol.limits.models:
-        return [LimitsStage(gateway)]
-    return []
-
-
-def _model_factory(gateway: Gateway) -> list[Any]:
-    limits = next((st for st in gateway.stages if isinstance(st, LimitsStage)), None)
-    if limits is None or not limits.model_sets:
-        return []
-    return [ModelLimitsStage(limits)]
-
-
-def _register() -> None:
-    from openclaw.pipeline.gateway import register_stage_factory
-
-    register_stage_factory(20, _factory)
-    register_stage_factory(60, _model_factory)
-
-
-_register()

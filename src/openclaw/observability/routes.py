@@ -1,4 +1,4 @@
-"""HTTP routes for metrics and the dashboard, added to the app through ``ROUTE_HOOKS``.
+"""HTTP routes for metrics and the dashboard: :func:`install` is one of the daemon's ROUTES.
 
 =================================  ==========================================================
 ``GET /metrics``                   Prometheus text (OpenMetrics on request); bearer token
@@ -35,7 +35,8 @@ from openclaw.observability.feed import Entry, Feed
 from openclaw.observability.metrics import Metrics
 from openclaw.observability.sessions import COOKIE, DashboardSessions
 from openclaw.routing.strategies import deployment_key
-from openclaw.server.app import ROUTE_HOOKS, STATE, json_response
+from openclaw.server.app import json_response
+from openclaw.server.ingress import STATE
 from openclaw.server.state import AppState
 
 log = logging.getLogger("openclaw.observability")
@@ -301,8 +302,8 @@ async def _redirect_to_page(request: web.Request) -> web.StreamResponse:
 # -------------------------------------------------------------------- wiring
 
 
-def setup(app: web.Application, state: AppState) -> None:
-    """Route hook: build this app's metrics, feed and sessions, observe the gateway."""
+def install(app: web.Application, state: AppState) -> None:
+    """Route installer: build this app's metrics, feed and sessions, observe the gateway."""
 
     def aliases() -> dict[str, Any]:
         return dict(state.config.models.models)
@@ -328,6 +329,3 @@ def setup(app: web.Application, state: AppState) -> None:
     r.add_get("/dashboard/api/summary", summary)
     r.add_get("/dashboard/api/events", events)
     r.add_get("/dashboard/static/{name}", _static_handler(files))
-
-
-ROUTE_HOOKS.append(setup)

@@ -23,6 +23,8 @@ ResponseFilter = Callable[[Json], Json]
 #: The outcome of an attempt that a provider's own quota (``providers.<name>.
 #: requests_per_minute``) skipped before any call: not an upstream request.
 QUOTA_SKIPPED = "provider_quota_exceeded"
+#: The status recorded when the client went away before the answer was complete (nginx's).
+CLIENT_CLOSED = 499
 
 
 @dataclass(slots=True)
@@ -119,7 +121,11 @@ class Exchange:
     response_headers: dict[str, str] = field(default_factory=dict)
     audit_extra: Json = field(default_factory=dict)
     scratch: Json = field(default_factory=dict)  # stages' own per-request state
-    skill: Json | None = None
+    skill: Json | None = None  # {"name", "version", "inputs"}: the PII policy scans the inputs
+    skill_audit: Json | None = None  # what the record says of the skill (input digests)
+    api: str = "chat"  # the ingress: chat | messages | responses | embeddings
+    request_sha256: str | None = None
+    response_sha256: str | None = None
     started: float = field(default_factory=time.perf_counter)
     ts: float = field(default_factory=time.time)
 

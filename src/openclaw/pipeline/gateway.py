@@ -1,73 +1,48 @@
-"""The gateway pipeline: one ordered chain every request passes through.
+"""The gateway pipeline: one ordered chain every request passes through, one owner of its life.
 
-    auth (server) -> stages in order (limits, policies, cache...) -> dispatch
-        -> response filters (drafts, pseudonym restore) -> audit
+    ingress (parse wire -> Exchange) -> stages in order (limits, policies, cache...)
+        -> dispatch -> response filters (drafts, pseudonym restore) -> audit
+        -> ingress (render Exchange -> wire)
 
-A :class:`Stage` sees the :class:`Exchange` before dispatch and may reroute it, refuse it, or
-answer it itself by setting ``ex.response``. An enforcing stage that crashes fails the
-request closed (503); it never lets the request through. The audit record is written before
-the last byte of a response is sent, so a response the client has seen always has a record.
-The same object serves HTTP requests, the Slack bot, the terminal and skills (:meth:`chat`).
+:meth:`Gateway.run` is the single entry point. HTTP ingresses, skills, the Slack bot, the
+terminal and refusals at the door all call it (in-process callers through :meth:`chat`), and
+it guarantees on every exit path (success, refusal, upstream error, client gone mid-stream,
+exception) that every stage's ``release`` runs once and the exchange gets exactly one audit
+record, written before the last byte of the answer goes out.
+
+A :class:`~openclaw.pipeline.stage.Stage` sees the :class:`Exchange` before dispatch and may
+reroute it, refuse it, or answer it itself by setting ``ex.response``. An enforcing stage that
+crashes fails the request closed (503); it never lets the request through. This module builds
+nothing: :mod:`openclaw.assembly` hands it the stages, the dispatcher and the audit log.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from typing import Protocol
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 
 import orjson
 
 from openclaw.audit import AuditLog
 from openclaw.config import Config
 from openclaw.errors import OpenClawError, ServiceUnavailable, UpstreamError
-from openclaw.pipeline.exchange import Exchange, Json
+from openclaw.pipeline.exchange import CLIENT_CLOSED, Exchange, Json
 from openclaw.pipeline.record import build_record
-from openclaw.providers.base import Provider
-from openclaw.providers.registry import build_providers
-from openclaw.routing.breaker import Breakers
-from openclaw.routing.dispatch import Dispatcher
-from openclaw.routing.select import ModelSelector
-from openclaw.routing.strategies import LatencyTracker
+from openclaw.pipeline.stage import Dispatch, EventRelay, Responder, Stage
+from openclaw.providers.base import Provider, chunk
+from openclaw.state.shared import GatewayState
 
 log = logging.getLogger("openclaw.gateway")
 
-
-class Stage(Protocol):
-    """A pipeline stage. Besides ``before``, a stage may define (found with getattr):
-
-    - ``async def after(ex)``: after a successful answer (complete: after the response
-      filters; stream: after the last upstream chunk, before the final one), e.g. to store
-      it in a cache;
-    - ``async def release(ex)``: exactly once when the exchange ends, however it ends
-      (success, error, refusal by an earlier stage, client gone), e.g. to free a
-      concurrency slot or settle token usage. Per-request state goes in ``ex.scratch``.
-
-    Errors in either are logged, never raised: the answer is already decided.
-    """
-
-    name: str
-
-    async def before(self, ex: Exchange) -> None: ...
-
-
 Observer = Callable[[Exchange, Json], None]
 Hook = Callable[[Exchange], Awaitable[None]]
-StageFactory = Callable[["Gateway"], list[Stage]]
-
-#: Factories that build the pipeline's stages from config, in order. Other packages append
-#: theirs at import time (limits, policies, cache) so this module names none of them.
-STAGE_FACTORIES: list[tuple[int, StageFactory]] = []
+Selector = Callable[[str | None, str | None], str]
 
 
-def register_stage_factory(order: int, factory: StageFactory) -> None:
-    STAGE_FACTORIES.append((order, factory))
-    STAGE_FACTORIES.sort(key=lambda t: t[0])
-
-
-def _stage_hooks(stages: list[Stage], attr: str) -> list[tuple[str, Hook]]:
+def _stage_hooks(stages: Sequence[Stage], attr: str) -> list[tuple[str, Hook]]:
     return [(s.name, h) for s in stages if (h := getattr(s, attr, None)) is not None]
 
 
@@ -76,34 +51,30 @@ def new_request_id() -> str:
 
 
 class Gateway:
+    """One assembled configuration: its stages, dispatcher, audit log and observers."""
+
     def __init__(
         self,
         config: Config,
         *,
-        audit: AuditLog | None = None,
-        providers: dict[str, Provider] | None = None,
-        breakers: Breakers | None = None,
-        latency: LatencyTracker | None = None,
+        stages: Sequence[Stage],
+        dispatcher: Dispatch,
+        select: Selector,
+        audit: AuditLog,
+        providers: dict[str, Provider],
+        state: GatewayState,
+        events: EventRelay | None = None,
     ) -> None:
         self.config = config
-        self.providers = providers if providers is not None else build_providers(config.models)
-        self.selector = ModelSelector(config.models, config.default_alias)
-        self.dispatcher = Dispatcher(
-            config.models, self.providers, breakers=breakers, latency=latency
-        )
-        b = config.models.breaker
-        self.dispatcher.breakers.configure(b.failures, b.cooldown_seconds)
-        a = config.policies.audit
-        self.audit = audit or AuditLog(
-            config.home / "audit.log", max_bytes=a.max_bytes, keep=a.keep
-        )
+        self.stages = list(stages)
+        self.dispatcher = dispatcher
+        self.select = select
+        self.audit = audit
+        self.providers = providers
+        self.state = state
+        self.events = events if events is not None else EventRelay()
         self.observers: list[Observer] = []  # metrics, dashboards, events: see every record
         self.audit_required = False  # set by an enforced audit policy
-        _load_builtin_stages()
-        load_plugins(config.policies.plugins)
-        self.stages: list[Stage] = []
-        for _order, factory in STAGE_FACTORIES:
-            self.stages.extend(factory(self))
         self._after = _stage_hooks(self.stages, "after")
         self._release = _stage_hooks(self.stages, "release")
 
@@ -137,15 +108,126 @@ class Gateway:
             requested_model=model if isinstance(model, str) and model else None,
             client_ip=client_ip,
         )
-        ex.audit_extra["request_sha256"] = hashlib.sha256(
+        ex.request_sha256 = hashlib.sha256(
             raw if raw is not None else orjson.dumps(body)
         ).hexdigest()
         return ex
 
-    # -- the pipeline ----------------------------------------------------------------
+    # -- the one entry point ----------------------------------------------------------
+    async def run(self, ex: Exchange, out: Responder) -> None:
+        """Run ``ex`` through the pipeline and render the outcome through ``out``.
+
+        An exchange that arrives failed (``ex.error`` set: refused at the door, or its body
+        did not parse) skips the stages and is recorded and refused the same way.
+        """
+        ended = False
+
+        async def end() -> None:
+            nonlocal ended
+            if not ended:
+                ended = True
+                await self._hooks(self._release, ex)
+                self._record(ex)
+
+        try:
+            if ex.error is not None:
+                await end()
+                await out.refuse(ex, ex.error)
+            elif ex.stream:
+                await self._run_stream(ex, out, end)
+            else:
+                try:
+                    resp = await self._complete(ex)
+                except OpenClawError as exc:
+                    await end()
+                    await out.refuse(ex, exc)
+                    return
+                await end()
+                await out.answer(ex, resp)
+        except BaseException as exc:
+            # The client went away (the handler is cancelled, or a write failed), or a bug:
+            # either way the exchange still ends here, with its record.
+            if isinstance(exc, asyncio.CancelledError | ConnectionResetError):
+                ex.status = CLIENT_CLOSED
+            elif ex.error is None or not isinstance(exc, OpenClawError):
+                log.exception("request %s failed", ex.request_id)
+                ex.fail(OpenClawError(f"internal error ({type(exc).__name__}); see the daemon log"))
+            if ex.stream:
+                ex.stream_cut = True
+            await end()
+            raise
+
+    async def _run_stream(
+        self, ex: Exchange, out: Responder, end: Callable[[], Awaitable[None]]
+    ) -> None:
+        chunks = self._stream(ex)
+        try:
+            try:
+                first = await chunks.__anext__()
+            except OpenClawError as exc:
+                await end()
+                await out.refuse(ex, exc)
+                return
+            await out.open(ex)
+            ex.ttft_ms = ex.latency_ms
+            await out.send(ex, first)
+            try:
+                async for ch in chunks:
+                    await out.send(ex, ch)
+            except OpenClawError as exc:
+                await end()
+                await out.cut(ex, exc)
+                return
+        finally:
+            await chunks.aclose()
+        await end()
+        await out.close(ex)
+
+    async def chat(
+        self,
+        body: Json,
+        *,
+        service: str = "default",
+        channel: str | None = None,
+        task: str | None = None,
+        skill: Json | None = None,
+        skill_audit: Json | None = None,
+    ) -> Json:
+        """Run a non-streaming request through the full pipeline and return the response.
+
+        For in-process callers (skills, Slack, the terminal). Raises the refusal or the
+        upstream error as an :class:`OpenClawError`, after its audit record is written.
+        """
+        ex = self.exchange(dict(body, stream=False), service=service, channel=channel, task=task)
+        ex.skill = skill
+        ex.skill_audit = skill_audit
+        out = Collect()
+        await self.run(ex, out)
+        if out.error is not None:
+            raise out.error
+        assert out.response is not None
+        return out.response
+
+    async def dry_run(self, ex: Exchange) -> OpenClawError | None:
+        """What the side-effect-free stages decide for ``ex``, without dispatch or audit.
+
+        Runs only the stages that declare ``dry_run = True`` (the policies), so a check
+        spends no rate limit and touches no cache. Returns the refusal, if any.
+        """
+        ex.alias = self.select(ex.requested_model, ex.task)
+        for stage in self.stages:
+            if not getattr(stage, "dry_run", False):
+                continue
+            try:
+                await stage.before(ex)
+            except OpenClawError as exc:
+                return exc
+        return None
+
+    # -- the pipeline itself --------------------------------------------------------------
     async def prepare(self, ex: Exchange) -> None:
         """Select the alias and run every stage; raises to refuse the request."""
-        ex.alias = self.selector.select(ex.requested_model, ex.task)
+        ex.alias = self.select(ex.requested_model, ex.task)
         for stage in self.stages:
             try:
                 await stage.before(ex)
@@ -161,7 +243,7 @@ class Gateway:
             if ex.response is not None:
                 break
 
-    async def complete(self, ex: Exchange) -> Json:
+    async def _complete(self, ex: Exchange) -> Json:
         try:
             await self.prepare(ex)
             if ex.response is None:
@@ -171,9 +253,7 @@ class Gateway:
                 resp = f(resp)
             resp["openclaw"] = self.facts(ex)
             ex.response = resp
-            ex.audit_extra["response_sha256"] = hashlib.sha256(
-                orjson.dumps(resp.get("choices"))
-            ).hexdigest()
+            ex.response_sha256 = hashlib.sha256(orjson.dumps(resp.get("choices"))).hexdigest()
             await self._hooks(self._after, ex)
             return resp
         except OpenClawError as exc:
@@ -184,8 +264,6 @@ class Gateway:
             err = OpenClawError(f"internal error ({type(exc).__name__}); see the daemon log")
             ex.fail(err)
             raise err from exc
-        finally:
-            await self._hooks(self._release, ex)
 
     async def _hooks(self, hooks: list[tuple[str, Hook]], ex: Exchange) -> None:
         for name, hook in hooks:
@@ -194,25 +272,12 @@ class Gateway:
             except Exception:
                 log.exception("the '%s' stage failed after request %s", name, ex.request_id)
 
-    async def stream(self, ex: Exchange) -> AsyncGenerator[Json, None]:
-        """Yield OpenAI chunks; the final one carries the ``openclaw`` facts.
-
-        Stages' ``release`` hooks run when the stream ends, however it ends.
-        """
-        inner = self._stream(ex)
-        try:
-            async for ch in inner:
-                yield ch
-        finally:
-            await inner.aclose()
-            await self._hooks(self._release, ex)
-
     async def _stream(self, ex: Exchange) -> AsyncGenerator[Json, None]:
-        """The stream itself.
+        """The stream itself: OpenAI chunks; the final one carries the ``openclaw`` facts.
 
-        Preparation errors raise before the first chunk (so the server can still send a
+        Preparation errors raise before the first chunk (so the ingress can still send a
         proper HTTP error). A failure after the first chunk raises from the iterator with
-        ``ex.stream_cut`` set; the caller ends the stream with an error event.
+        ``ex.stream_cut`` set; the ingress ends the stream with an error event.
         """
         try:
             await self.prepare(ex)
@@ -266,7 +331,7 @@ class Gateway:
             err = UpstreamError(f"stream failed ({type(exc).__name__})")
             ex.fail(err)
             raise err from exc
-        ex.audit_extra["response_sha256"] = hasher.hexdigest()
+        ex.response_sha256 = hasher.hexdigest()
         await self._hooks(self._after, ex)
         final = held if held is not None else _empty_chunk(ex)
         final["openclaw"] = self.facts(ex) | ex.final_chunk_extra
@@ -300,8 +365,8 @@ class Gateway:
         h.update(ex.response_headers)
         return h
 
-    def finish(self, ex: Exchange) -> None:
-        """Write the audit record. Called before the response's last byte is sent."""
+    def _record(self, ex: Exchange) -> None:
+        """Write the audit record and tell the observers (metrics, dashboard, channels)."""
         record = build_record(ex)
         try:
             self.audit.write(record)
@@ -313,24 +378,6 @@ class Gateway:
             except Exception:
                 log.exception("observer failed")
 
-    # -- in-process callers (skills, channels) -------------------------------------------
-    async def chat(
-        self,
-        body: Json,
-        *,
-        service: str = "default",
-        channel: str | None = None,
-        task: str | None = None,
-        skill: Json | None = None,
-    ) -> Json:
-        """Run a non-streaming request through the full pipeline and return the response."""
-        ex = self.exchange(dict(body, stream=False), service=service, channel=channel, task=task)
-        ex.skill = skill
-        try:
-            return await self.complete(ex)
-        finally:
-            self.finish(ex)
-
     async def aclose(self) -> None:
         for p in self.providers.values():
             await p.aclose()
@@ -338,12 +385,37 @@ class Gateway:
             close = getattr(stage, "aclose", None)
             if close is not None:
                 await close()
+        await self.state.aclose()
+
+
+class Collect:
+    """The in-process responder: keeps the answer or the error for :meth:`Gateway.chat`."""
+
+    def __init__(self) -> None:
+        self.response: Json | None = None
+        self.error: OpenClawError | None = None
+
+    async def answer(self, ex: Exchange, resp: Json) -> None:
+        self.response = resp
+
+    async def refuse(self, ex: Exchange, exc: OpenClawError) -> None:
+        self.error = exc
+
+    async def open(self, ex: Exchange) -> None:
+        raise OpenClawError("in-process callers do not stream")
+
+    async def send(self, ex: Exchange, chunk: Json) -> None:
+        raise OpenClawError("in-process callers do not stream")
+
+    async def close(self, ex: Exchange) -> None:
+        return None
+
+    async def cut(self, ex: Exchange, exc: OpenClawError) -> None:
+        self.error = exc
 
 
 async def _replay(resp: Json) -> AsyncIterator[Json]:
     """Turn a complete response (e.g. from the cache) into a stream of chunks."""
-    from openclaw.providers.base import chunk
-
     cid, created, model = (
         resp.get("id", "chatcmpl-replay"),
         resp.get("created", 0),
@@ -372,41 +444,3 @@ def _empty_chunk(ex: Exchange) -> Json:
         "model": ex.provider_model or "",
         "choices": [],
     }
-
-
-_loaded = False
-
-
-def _load_builtin_stages() -> None:
-    """Import the packages that contribute stages (they register on import)."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    import openclaw.cache.stage
-    import openclaw.limits.stage
-    import openclaw.policies.engine  # noqa: F401
-
-
-def load_plugins(modules: list[str]) -> None:
-    """Import plugin modules (custom rules, providers, stages register themselves on import).
-
-    Named in ``plugins:`` in policies.yaml, or ``OPENCLAW_PLUGINS`` (comma-separated), so a
-    daemon started by a service manager finds them without a shell environment.
-    """
-    import importlib
-    import os
-
-    names = list(modules) + [
-        m.strip() for m in os.environ.get("OPENCLAW_PLUGINS", "").split(",") if m.strip()
-    ]
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except Exception as exc:
-            from openclaw.errors import ConfigError
-
-            raise ConfigError(
-                f"policies.yaml: plugins: cannot import '{name}' ({type(exc).__name__}: {exc}); "
-                "check that the module is installed or on PYTHONPATH"
-            ) from None

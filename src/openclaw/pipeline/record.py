@@ -32,8 +32,8 @@ def build_record(ex: Exchange) -> dict[str, Any]:
         "prompt_tokens": ex.prompt_tokens,
         "completion_tokens": ex.completion_tokens,
         "cost_usd": ex.cost_usd,
-        "request_sha256": ex.audit_extra.get("request_sha256"),
-        "response_sha256": ex.audit_extra.get("response_sha256"),
+        "request_sha256": ex.request_sha256,
+        "response_sha256": ex.response_sha256,
         "policies": [d.to_dict() for d in ex.decisions],
         "draft": ex.draft,
         "attempts": [a.to_dict() for a in ex.attempts],
@@ -45,8 +45,6 @@ def build_record(ex: Exchange) -> dict[str, Any]:
         rec["chunks_delivered"] = ex.chunks_sent
         rec["chars_delivered"] = ex.chars_sent
     if ex.skill is not None:
-        rec["skill"] = ex.skill
-    for k, v in ex.audit_extra.items():
-        if k not in ("request_sha256", "response_sha256"):
-            rec[k] = v
+        rec["skill"] = ex.skill_audit if ex.skill_audit is not None else ex.skill
+    rec.update(ex.audit_extra)
     return rec

@@ -1,29 +1,36 @@
 """The policy engine: a pipeline stage that runs ``policies.yaml`` in order.
 
-A rule is a plugin: a class registered with :func:`rule` under the name used in the file,
-built once per config load with its validated ``params`` (bad params fail at load time,
-naming the policy). For each request, ``evaluate`` says whether the rule fires and what it
+A rule is a plugin: a :class:`Rule` subclass with the ``name`` used in the file, built once
+per config load with its validated ``params`` (bad params fail at load time, naming the
+policy). For each request, ``evaluate`` says whether the rule fires and what it
 would do; ``enforce: true`` applies that, ``enforce: false`` (shadow mode) only records
 ``would_apply`` in the audit record. ``when:`` narrows a policy to services, tasks, models or
-channels. Built-in rules live in :mod:`openclaw.policies.rules` and register the same way a
-third party's would.
+channels. Built-in rules live in :mod:`openclaw.policies.rules` (``BUILTIN_RULES``); a
+plugin module's rules are found by :func:`rules_in` when the assembly imports it. Nothing
+registers on import.
 """
 
 from __future__ import annotations
 
+import difflib
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from openclaw.audit import AuditLog
+from openclaw.config import Config
 from openclaw.config.schema import PolicyConfig, When
 from openclaw.errors import ConfigError
 from openclaw.pipeline.exchange import Exchange, PolicyDecision
+from openclaw.providers.base import Provider
 
 if TYPE_CHECKING:
-    from openclaw.pipeline.gateway import Gateway
+    from openclaw.policies.rules import PiiEngines
 
 
 class Params(BaseModel):
@@ -41,13 +48,24 @@ class Verdict:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class RuleContext:
+    """What a rule may use besides its params, built by the assembly for one config."""
+
+    config: Config
+    providers: dict[str, Provider]
+    audit: AuditLog
+    pii: PiiEngines
+    rule_types: dict[str, type[Rule]] = field(default_factory=dict)
+
+
 class Rule(ABC):
     name: ClassVar[str] = ""
     Params: ClassVar[type[BaseModel]] = Params
 
-    def __init__(self, policy: PolicyConfig, gateway: Gateway) -> None:
+    def __init__(self, policy: PolicyConfig, ctx: RuleContext) -> None:
         self.policy = policy
-        self.gateway = gateway
+        self.ctx = ctx
         try:
             self.params: Any = self.Params.model_validate(policy.params)
         except ValidationError as exc:
@@ -68,15 +86,24 @@ class Rule(ABC):
         return {}
 
 
-RULES: dict[str, type[Rule]] = {}
-
-
 def rule(cls: type[Rule]) -> type[Rule]:
-    """Register a rule class under ``cls.name`` (built-ins use this too)."""
+    """Mark a class as a policy rule (checks it has a name). Registers nothing: the
+    assembly finds the rules of a plugin module with :func:`rules_in`."""
     if not cls.name:
         raise ValueError("a rule class needs a name")
-    RULES[cls.name] = cls
     return cls
+
+
+def rules_in(module: ModuleType) -> list[type[Rule]]:
+    """The rule classes a plugin module defines (not those it merely imports)."""
+    return [
+        obj
+        for obj in vars(module).values()
+        if inspect.isclass(obj)
+        and issubclass(obj, Rule)
+        and obj.name
+        and obj.__module__ == module.__name__
+    ]
 
 
 def _matches(when: When | None, ex: Exchange) -> bool:
@@ -93,26 +120,24 @@ def _matches(when: When | None, ex: Exchange) -> bool:
 
 class PolicyStage:
     name = "policies"
+    dry_run = True  # rules decide and mark the exchange; they spend nothing
 
-    def __init__(self, gateway: Gateway) -> None:
-        import openclaw.policies.rules  # noqa: F401  (registers the built-ins)
-
+    def __init__(self, config: Config, ctx: RuleContext) -> None:
+        known = ctx.rule_types
         self.rules: list[Rule] = []
-        for p in gateway.config.policies.policies:
-            cls = RULES.get(p.rule)
+        for p in config.policies.policies:
+            cls = known.get(p.rule)
             if cls is None:
-                import difflib
-
-                close = difflib.get_close_matches(p.rule, list(RULES), n=1)
+                close = difflib.get_close_matches(p.rule, list(known), n=1)
                 hint = (
                     f"did you mean '{close[0]}'?"
                     if close
-                    else f"known rules: {', '.join(sorted(RULES))}"
+                    else f"known rules: {', '.join(sorted(known))}"
                 )
                 raise ConfigError(
                     f"policies.yaml: policy '{p.name}': unknown rule '{p.rule}'; {hint}"
                 )
-            self.rules.append(cls(p, gateway))
+            self.rules.append(cls(p, ctx))
 
     async def before(self, ex: Exchange) -> None:
         for r in self.rules:
@@ -141,16 +166,3 @@ class PolicyStage:
             )
             if p.enforce and verdict.apply is not None:
                 verdict.apply(ex)
-
-
-def _factory(gateway: Gateway) -> list[Any]:
-    return [PolicyStage(gateway)] if gateway.config.policies.policies else []
-
-
-def _register() -> None:
-    from openclaw.pipeline.gateway import register_stage_factory
-
-    register_stage_factory(50, _factory)
-
-
-_register()

@@ -12,9 +12,10 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from openclaw.config.schema import PiiSettings
 from openclaw.errors import ConfigError, PolicyViolation
 from openclaw.pipeline.exchange import Exchange, Json
-from openclaw.policies.engine import Params, Rule, Verdict, rule
+from openclaw.policies.engine import Params, Rule, RuleContext, Verdict, rule
 from openclaw.routing.tokens import text_of
 
 DRAFT_LABEL = "[DRAFT] "
@@ -40,33 +41,46 @@ def context_texts(ex: Exchange) -> list[str]:
     return out
 
 
-_ENGINES: dict[tuple[Any, ...], Any] = {}
+class PiiEngines:
+    """The PII engines of one daemon, by settings; they outlive config reloads.
 
-
-def pii_engine(gateway: Any, entities: list[str] | None, threshold: float | None) -> Any:
-    """The shared engine for these settings.
-
-    Engines are kept per process, not per gateway: a config reload, or a second policy with
-    the same settings, reuses the loaded spaCy pipeline and the per-message cache.
+    A reload, or a second policy with the same settings, reuses the loaded spaCy pipeline
+    and the per-message cache. Held by the assembly's ``Shared`` parts, so two gateways in
+    one process (tests) keep their own.
     """
-    from openclaw.policies.pii import PiiEngine
 
-    settings = gateway.config.policies.pii
-    key = (
-        tuple(entities) if entities else None,
-        threshold,
-        settings.spacy_model,
-        settings.language,
-    )
-    eng = _ENGINES.get(key)
-    if eng is None:
-        kw: dict[str, Any] = {"spacy_model": settings.spacy_model, "language": settings.language}
-        if entities:
-            kw["entities"] = entities
-        if threshold is not None:
-            kw["score_threshold"] = threshold
-        eng = _ENGINES[key] = PiiEngine(**kw)
-    return eng
+    def __init__(self) -> None:
+        self._engines: dict[tuple[Any, ...], Any] = {}
+
+    def get(
+        self, settings: PiiSettings, entities: list[str] | None, threshold: float | None
+    ) -> Any:
+        # presidio and spaCy take about a second to import: only gateways with a PII rule pay.
+        from openclaw.policies.pii import PiiEngine
+
+        key = (
+            tuple(entities) if entities else None,
+            threshold,
+            settings.spacy_model,
+            settings.language,
+        )
+        eng = self._engines.get(key)
+        if eng is None:
+            kw: dict[str, Any] = {
+                "spacy_model": settings.spacy_model,
+                "language": settings.language,
+            }
+            if entities:
+                kw["entities"] = entities
+            if threshold is not None:
+                kw["score_threshold"] = threshold
+            eng = self._engines[key] = PiiEngine(**kw)
+        return eng
+
+
+def pii_engine(ctx: RuleContext, entities: list[str] | None, threshold: float | None) -> Any:
+    """The shared engine for these settings (see :class:`PiiEngines`)."""
+    return ctx.pii.get(ctx.config.policies.pii, entities, threshold)
 
 
 async def find_pii(engine: Any, texts: list[str]) -> list[tuple[str, list[Any]]]:
@@ -136,7 +150,7 @@ class PiiUsesSensitiveModel(Rule):
     Params = PiiRouteParams
 
     def configure(self) -> None:
-        models = self.gateway.config.models.models
+        models = self.ctx.config.models.models
         target = self.params.model
         if target not in models:
             raise ConfigError(
@@ -145,7 +159,7 @@ class PiiUsesSensitiveModel(Rule):
             )
         if not self.params.allow_remote:
             for dep in models[target].deployments:
-                prov = self.gateway.providers[dep.provider]
+                prov = self.ctx.providers[dep.provider]
                 if not prov.is_local:
                     raise ConfigError(
                         f"policies.yaml: policy '{self.policy.name}': the sensitive model "
@@ -153,7 +167,7 @@ class PiiUsesSensitiveModel(Rule):
                         "which is not on this machine; point it at a local provider (ollama, "
                         "or a server on 127.0.0.1) or set params.allow_remote: true"
                     )
-        self.engine = pii_engine(self.gateway, self.params.entities, self.params.score_threshold)
+        self.engine = pii_engine(self.ctx, self.params.entities, self.params.score_threshold)
 
     async def evaluate(self, ex: Exchange) -> Verdict | None:
         found = await find_pii(self.engine, context_texts(ex))
@@ -186,15 +200,13 @@ class LogAllRequestsAndResponses(Rule):
     Params = AuditParams
 
     def configure(self) -> None:
-        if self.policy.enforce:
-            self.gateway.audit_required = True
         self.engine = (
-            pii_engine(self.gateway, None, None) if self.params.content == "redacted" else None
+            pii_engine(self.ctx, None, None) if self.params.content == "redacted" else None
         )
 
     async def evaluate(self, ex: Exchange) -> Verdict:
         if self.policy.enforce:
-            self.gateway.audit.ready()  # fail closed before anything goes upstream
+            self.ctx.audit.ready()  # fail closed before anything goes upstream
         mode = self.params.content
         messages: list[Json] = []
         for m in ex.body.get("messages") or []:
@@ -274,7 +286,7 @@ class Deny(Rule):
     def configure(self) -> None:
         self.patterns = [re.compile(p, re.IGNORECASE) for p in self.params.if_contains]
         self.engine = (
-            pii_engine(self.gateway, self.params.entities, None) if self.params.entities else None
+            pii_engine(self.ctx, self.params.entities, None) if self.params.entities else None
         )
         if not self.patterns and self.engine is None:
             raise ConfigError(
@@ -314,7 +326,7 @@ class RedactPii(Rule):
     Params = RedactParams
 
     def configure(self) -> None:
-        self.engine = pii_engine(self.gateway, self.params.entities, self.params.score_threshold)
+        self.engine = pii_engine(self.ctx, self.params.entities, self.params.score_threshold)
 
     async def evaluate(self, ex: Exchange) -> Verdict | None:
         msgs = [m for m in ex.body.get("messages") or [] if isinstance(m, dict)]
@@ -359,3 +371,13 @@ class RedactPii(Rule):
             ex.chunk_filters.insert(0, restore_chunk)
 
         return Verdict(apply=apply, entities=entities)
+
+
+#: The built-in rules, by the name policies.yaml uses. Plugins add theirs (assembly.rule_types).
+BUILTIN_RULES: tuple[type[Rule], ...] = (
+    AllOutputsAreDrafts,
+    PiiUsesSensitiveModel,
+    LogAllRequestsAndResponses,
+    Deny,
+    RedactPii,
+)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -95,13 +95,16 @@ class Dispatcher:
         *,
         breakers: Breakers | None = None,
         latency: LatencyTracker | None = None,
+        gates: Sequence[Gate] = (),
     ) -> None:
         self.models = models
         self.providers = providers
         self.breakers = breakers or Breakers()
         self.latency = latency or LatencyTracker()
         self.orderer = Orderer(self.latency)
-        self.gate: Gate | None = None
+        #: Checked in order before each attempt; one that raises skips the deployment
+        #: (e.g. a provider over its own quota, :class:`openclaw.limits.stage.UpstreamQuota`).
+        self.gates = list(gates)
 
     # -- planning ----------------------------------------------------------------
     def candidates(self, ex: Exchange) -> list[Candidate]:
@@ -242,8 +245,8 @@ class Dispatcher:
                     )
                 tried = True
                 try:
-                    if self.gate is not None:
-                        await self.gate(ex, c)
+                    for gate in self.gates:
+                        await gate(ex, c)
                     return await attempt(c, deadline)
                 except ContentFiltered as cf:
                     filtered = filtered or cf
@@ -256,8 +259,8 @@ class Dispatcher:
                 # Every breaker is open: try the first candidate anyway rather than fail
                 # without a single call; it doubles as the probe.
                 try:
-                    if self.gate is not None:
-                        await self.gate(ex, cands[0])
+                    for gate in self.gates:
+                        await gate(ex, cands[0])
                     return await attempt(cands[0], deadline)
                 except OpenClawError as exc:
                     last = exc

@@ -1,14 +1,15 @@
 """The aiohttp application: middlewares and the routes every client sees.
 
 Middleware order (outermost first): errors -> IP lists, host/origin -> auth (the gateway
-token, or a service token, which identifies its service: docs/limits.md). Routes that other parts
-of the gateway contribute (metrics, dashboard, skills, Slack) register through
-:data:`ROUTE_HOOKS`, so this module does not import them.
+token, or a service token, which identifies its service: docs/limits.md). Routes that other
+parts of the gateway contribute (metrics, dashboard, skills, Slack) come in as route
+installers that the daemon passes to :func:`create_app` (``openclaw.daemon.ROUTES``), so this
+module does not import them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -17,13 +18,12 @@ from aiohttp import web
 from openclaw import __version__
 from openclaw.errors import AuthenticationError, PermissionDenied
 from openclaw.limits.ipfilter import ip_filter
-from openclaw.limits.services import registry_for
 from openclaw.server.auth import bearer, host_allowed, origin_allowed, token_matches
-from openclaw.server.chat import PASSED_DOOR, SERVICE_IDENTITY, chat_completions
+from openclaw.server.chat import chat_completions
 from openclaw.server.errors import Handler, error_middleware
+from openclaw.server.ingress import PASSED_DOOR, SERVICE_IDENTITY, STATE
 from openclaw.server.state import AppState
-
-STATE: web.AppKey[AppState] = web.AppKey("openclaw_state", AppState)
+from openclaw.server.status import collect_status
 
 #: Paths that need no token (liveness) or handle their own auth (Slack signatures,
 #: the dashboard's one-time login).
@@ -32,8 +32,8 @@ PUBLIC_PREFIXES = ("/dashboard",)
 #: What a service token (docs/limits.md) may call; everything else needs the gateway token.
 SERVICE_PATHS = {"/v1/chat/completions", "/v1/models", "/readyz"}
 
-RouteHook = Callable[[web.Application, AppState], None]
-ROUTE_HOOKS: list[RouteHook] = []
+#: Adds routes (and start/stop hooks) to the app; the daemon passes its list to create_app.
+RouteInstaller = Callable[[web.Application, AppState], None]
 
 
 def json_response(
@@ -84,7 +84,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
                 code="missing_api_key",
             )
         if not token_matches(presented, st.token):
-            service = registry_for(st.config).identify(presented)
+            service = st.assembly.services.identify(presented)
             if service is None:
                 raise AuthenticationError("invalid bearer token", code="invalid_api_key")
             if path not in SERVICE_PATHS:
@@ -137,13 +137,12 @@ async def list_models(request: web.Request) -> web.Response:
 
 
 async def status(request: web.Request) -> web.Response:
-    from openclaw.server.status import collect_status
-
     st = request.app[STATE]
     return json_response(await collect_status(st))
 
 
-def create_app(state: AppState) -> web.Application:
+def create_app(state: AppState, installers: Sequence[RouteInstaller] = ()) -> web.Application:
+    """The app with the core routes, then whatever ``installers`` add, in order."""
     app = web.Application(
         middlewares=[error_middleware, security_middleware, auth_middleware],
         client_max_size=state.config.policies.security.max_body_bytes,
@@ -154,10 +153,6 @@ def create_app(state: AppState) -> web.Application:
     app.router.add_get("/v1/models", list_models)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/v1/openclaw/status", status)
-    # Importing these registers their routes (metrics and dashboard, skills) in ROUTE_HOOKS.
-    import openclaw.observability.routes
-    import openclaw.skills.api  # noqa: F401
-
-    for hook in ROUTE_HOOKS:
-        hook(app, state)
+    for install in installers:
+        install(app, state)
     return app

@@ -9,6 +9,14 @@ import orjson
 from aiohttp import web
 
 from openclaw.errors import OpenClawError
+from openclaw.server.ingress import (
+    EXCHANGE_MADE,
+    MODEL_PATHS,
+    PASSED_DOOR,
+    SERVICE_IDENTITY,
+    STATE,
+    HttpResponder,
+)
 
 log = logging.getLogger("openclaw.server")
 
@@ -43,24 +51,20 @@ def http_error(status: int, message: str) -> OpenClawError:
     return err
 
 
-def audit_refusal(request: web.Request, exc: OpenClawError) -> dict[str, str]:
-    """Write the audit record of a model request refused before it had an exchange.
+async def audit_refusal(request: web.Request, exc: OpenClawError) -> web.Response:
+    """Refuse a model request that has no exchange yet, through the pipeline's entry point.
 
     Every ``POST /v1/...`` refused at the door (bad or missing token, foreign Host or Origin,
-    IP lists) and every chat request refused before the pipeline (malformed JSON, schema
-    errors, a body over the limit) gets a record like any other request, with ``refused_at``
-    saying where; a request that reached the pipeline is audited by its handler instead.
-    The service is only taken from the request once the caller has authenticated. Returns
-    the headers to add to the error response (the request id).
+    IP lists) and every request refused before its ingress made an exchange (malformed JSON,
+    schema errors, a body over the limit) gets an audit record like any other request, with
+    ``refused_at`` saying where. The service is only taken from the request once the caller
+    has authenticated. Anything else gets the plain error response.
     """
-    from openclaw.server.app import STATE
-    from openclaw.server.chat import EXCHANGE_MADE, PASSED_DOOR, SERVICE_IDENTITY
-
     if request.method != "POST" or not request.path.startswith("/v1/"):
-        return {}
+        return error_response(exc)
     passed = bool(request.get(PASSED_DOOR))
-    if request.get(EXCHANGE_MADE) or (passed and request.path != "/v1/chat/completions"):
-        return {}
+    if request.get(EXCHANGE_MADE) or (passed and request.path not in MODEL_PATHS):
+        return error_response(exc)
     try:
         gw = request.app[STATE].gateway
         if passed:
@@ -72,13 +76,14 @@ def audit_refusal(request: web.Request, exc: OpenClawError) -> dict[str, str]:
         ex.requested_model = None
         ex.audit_extra["refused_at"] = "pipeline_entry" if passed else "door"
         ex.audit_extra["path"] = request.path[:128]
-        del ex.audit_extra["request_sha256"]  # the body was not read (or not valid)
+        ex.request_sha256 = None  # the body was not read (or not valid)
         ex.fail(exc)
-        gw.finish(ex)
-        return {"X-OpenClaw-Request-Id": ex.request_id}
+        out = HttpResponder(request, gw)
+        await gw.run(ex, out)
+        return out.refusal()
     except Exception:  # the refusal stands even if its record cannot be written
         log.exception("could not audit a refused request to %s", request.path)
-        return {}
+        return error_response(exc)
 
 
 @web.middleware
@@ -86,7 +91,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except OpenClawError as exc:
-        return error_response(exc, audit_refusal(request, exc))
+        return await audit_refusal(request, exc)
     except web.HTTPRequestEntityTooLarge:
         limit = request.app._client_max_size
         err = http_error(
@@ -94,7 +99,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             f"request body is larger than the limit of {limit} bytes "
             "(security.max_body_bytes in policies.yaml)",
         )
-        return error_response(err, audit_refusal(request, err))
+        return await audit_refusal(request, err)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

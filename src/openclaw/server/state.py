@@ -1,7 +1,7 @@
 """What the running daemon holds: the current gateway and how it got there.
 
-Reloading builds a complete new :class:`Gateway` from the files; only if that succeeds does
-it replace the old one (which keeps serving requests already in flight and is closed after a
+Reloading assembles a complete new gateway from the files (:func:`openclaw.assembly.assemble`,
+with the same long-lived parts); only if that succeeds does it replace the old one (which keeps serving requests already in flight and is closed after a
 grace period). A config that does not validate is rejected and the old one keeps serving; the
 error is kept for ``gateway status``.
 """
@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openclaw.audit import AuditLog
+from openclaw.assembly import Assembly, Shared, assemble, audit_log_for
 from openclaw.config import CONFIG_FILES, Config, load_config
 from openclaw.errors import OpenClawError
 from openclaw.pipeline.gateway import Gateway
-from openclaw.routing.breaker import Breakers
-from openclaw.routing.strategies import LatencyTracker
 
 log = logging.getLogger("openclaw.server")
 
@@ -39,7 +37,7 @@ class ReloadResult:
 class AppState:
     home: Path
     token: str
-    gateway: Gateway
+    assembly: Assembly
     host: str = "127.0.0.1"
     port: int = 18789
     auth: bool = True
@@ -51,16 +49,18 @@ class AppState:
     @classmethod
     def build(cls, home: Path, token: str, **kw: Any) -> AppState:
         config = load_config(home)
-        a = config.policies.audit
-        audit = AuditLog(home / "audit.log", max_bytes=a.max_bytes, keep=a.keep)
-        gw = Gateway(config, audit=audit, breakers=Breakers(), latency=LatencyTracker())
-        st = cls(home=home, token=token, gateway=gw, **kw)
+        parts = assemble(config, Shared(audit=audit_log_for(config)))
+        st = cls(home=home, token=token, assembly=parts, **kw)
         st._mtimes = st._stat()
         return st
 
     @property
+    def gateway(self) -> Gateway:
+        return self.assembly.gateway
+
+    @property
     def config(self) -> Config:
-        return self.gateway.config
+        return self.assembly.config
 
     def _stat(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -77,16 +77,11 @@ class AppState:
 
     async def reload(self, reason: str = "manual") -> ReloadResult:
         self._mtimes = self._stat()
-        old = self.gateway
+        old = self.assembly
         try:
             config = load_config(self.home)
-            new = Gateway(
-                config,
-                audit=old.audit,
-                breakers=old.dispatcher.breakers,
-                latency=old.dispatcher.latency,
-            )
-            new.observers = list(old.observers)
+            new = assemble(config, old.shared)
+            new.gateway.observers = list(old.gateway.observers)
         except OpenClawError as exc:
             self.last_reload = ReloadResult(False, time.time(), exc.message)
             log.error(
@@ -101,7 +96,7 @@ class AppState:
             self.last_reload = ReloadResult(False, time.time(), f"{type(exc).__name__}: {exc}")
             self._notify()
             return self.last_reload
-        self.gateway = new
+        self.assembly = new
         self.last_reload = ReloadResult(True, time.time())
         log.info("config reloaded (%s)", reason)
         self._notify()

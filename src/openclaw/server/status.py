@@ -14,7 +14,7 @@ from typing import Any
 from openclaw import __version__
 from openclaw.audit.reader import parse_line, reverse_lines
 from openclaw.audit.record import log_files, record_time
-from openclaw.limits.report import limits_status
+from openclaw.server.limits_status import limits_status
 from openclaw.server.state import AppState
 
 #: ``gateway status`` shows requests and errors over this many seconds.
@@ -140,5 +140,5 @@ async def collect_status(st: AppState) -> dict[str, Any]:
         # Who started this process: set by the service units and by `gateway start`.
         "service_manager": os.environ.get("OPENCLAW_SERVICE_MANAGER") or "foreground",
         "recent": await _recent(Path(audit_path)),
-        "limits": await limits_status(gw),
+        "limits": await limits_status(st.assembly),
     }

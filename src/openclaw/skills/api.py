@@ -1,4 +1,4 @@
-"""The Skills HTTP API, registered on the daemon through ``ROUTE_HOOKS``.
+"""The Skills HTTP API: :func:`install` is one of the daemon's ROUTES.
 
 - ``GET /v1/skills`` lists every skill found (``?eligible=true`` for the runnable ones), with
   status, reasons and declared inputs and outputs.
@@ -24,9 +24,9 @@ import asyncio
 from aiohttp import web
 
 from openclaw.errors import InvalidRequest
-from openclaw.server.app import ROUTE_HOOKS, STATE, json_response
+from openclaw.server.app import json_response
 from openclaw.server.auth import read_token
-from openclaw.server.chat import read_json
+from openclaw.server.ingress import STATE, read_json
 from openclaw.server.state import AppState
 from openclaw.skills.discovery import discover, find_skill
 from openclaw.skills.env import Secrets
@@ -74,11 +74,7 @@ async def run_skill(request: web.Request) -> web.Response:
     return json_response(result.to_api(), headers=headers)
 
 
-def register(app: web.Application, state: AppState) -> None:
+def install(app: web.Application, state: AppState) -> None:
     app.router.add_get("/v1/skills", list_skills)
     app.router.add_get("/v1/skills/{name}", show_skill)
     app.router.add_post("/v1/skills/{name}/run", run_skill)
-
-
-if register not in ROUTE_HOOKS:
-    ROUTE_HOOKS.append(register)

@@ -13,9 +13,9 @@ The exchange carries ``skill={"name", "version", "inputs"}`` while the pipeline 
 PII policy scans every input, also one the prompt does not show. The audit record is written
 with ``inputs`` replaced by a ``sha256:`` digest of each value: the record names the skill and
 version and can tell identical inputs apart, but input values reach the audit log only inside
-the prompt, in the form the audit policy's ``content`` mode allows (redacted by default). Hence
-``Gateway.exchange/complete/finish`` here rather than ``Gateway.chat``, which would write the
-raw inputs into the record.
+the prompt, in the form the audit policy's ``content`` mode allows (redacted by default):
+``Gateway.chat`` takes the two forms apart, ``skill`` for the pipeline and ``skill_audit``
+for the record.
 
 When an output is read from a key of the answer (``answer.KEY``), the request asks for JSON
 (``response_format: json_object``, the form every adapter maps) and the prompt gets one
@@ -249,17 +249,15 @@ class SkillRunner:
             body["max_tokens"] = meta.max_tokens
         if meta.temperature is not None:
             body["temperature"] = meta.temperature
-        gw = self.gateway
-        ex = gw.exchange(
-            dict(body, stream=False), service=self.service, channel=self.channel, task=meta.task
-        )
         named = {"name": skill.name, "version": skill.front.version}
-        ex.skill = {**named, "inputs": inputs}  # the PII policy scans the inputs too
-        try:
-            resp = await gw.complete(ex)
-        finally:
-            ex.skill = {**named, "inputs": input_digests(inputs)}
-            gw.finish(ex)
+        resp = await self.gateway.chat(
+            body,
+            service=self.service,
+            channel=self.channel,
+            task=meta.task,
+            skill={**named, "inputs": inputs},  # the PII policy scans the inputs too
+            skill_audit={**named, "inputs": input_digests(inputs)},
+        )
         facts = resp.get("openclaw") or {}
         result.draft = bool(facts.get("draft"))
         result.request_id = facts.get("request_id")

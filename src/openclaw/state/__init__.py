@@ -15,8 +15,8 @@ from openclaw.state.base import (
     StateUnavailable,
     Take,
 )
-from openclaw.state.memory import MemoryState, memory_for
-from openclaw.state.shared import GatewayState, build_state, state_for
+from openclaw.state.memory import MemoryState
+from openclaw.state.shared import GatewayState, build_state
 
 __all__ = [
     "Admission",
@@ -28,6 +28,4 @@ __all__ = [
     "StateUnavailable",
     "Take",
     "build_state",
-    "memory_for",
-    "state_for",
 ]

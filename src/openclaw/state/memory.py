@@ -1,17 +1,15 @@
 """The in-memory backend: one process's buckets, leases, budgets and cache.
 
 Every operation runs without an ``await`` in it, so on one event loop it is atomic. One
-instance is shared by every gateway built for the same home directory (:func:`memory_for`),
-so a config reload does not hand every service a fresh bucket or reset today's budget.
+instance belongs to a daemon (``assembly.Shared``) and outlives its config reloads, so a
+reload does not hand every service a fresh bucket or reset today's budget.
 """
 
 from __future__ import annotations
 
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from openclaw.state.base import ADMITTED, Admission, Bucket, Lease, StateBackend, Take
 
@@ -114,16 +112,3 @@ class MemoryState(StateBackend):
     async def cache_size(self) -> int:
         now = self.clock()
         return sum(1 for exp, _ in self._cache.values() if exp > now)
-
-
-_SHARED: weakref.WeakValueDictionary[str, MemoryState] = weakref.WeakValueDictionary()
-
-
-def memory_for(home: Path) -> MemoryState:
-    """The process's in-memory state for one home directory, kept across config reloads."""
-    key = str(home.resolve())
-    state = _SHARED.get(key)
-    if state is None:
-        state = MemoryState()
-        _SHARED[key] = state
-    return state

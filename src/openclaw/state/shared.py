@@ -19,17 +19,14 @@ from __future__ import annotations
 
 import logging
 import time
-import weakref
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from openclaw.config.schema import StateSettings
 from openclaw.errors import ServiceUnavailable
 from openclaw.state.base import StateBackend, StateUnavailable
-from openclaw.state.memory import MemoryState, memory_for
-
-if TYPE_CHECKING:
-    from openclaw.pipeline.gateway import Gateway
+from openclaw.state.memory import MemoryState
+from openclaw.state.redis_state import RedisState
 
 log = logging.getLogger("openclaw.state")
 
@@ -192,12 +189,10 @@ class GatewayState:
             await self.primary.aclose()
 
 
-def build_state(settings: StateSettings, home: Any) -> GatewayState:
-    local = memory_for(home)
+def build_state(settings: StateSettings, local: MemoryState) -> GatewayState:
+    """The state for one config; ``local`` is the daemon's memory state (kept across reloads)."""
     if settings.backend == "memory":
         return GatewayState(local, None, settings)
-    from openclaw.state.redis_state import RedisState
-
     assert settings.url is not None
     primary = RedisState(
         settings.url,
@@ -207,15 +202,3 @@ def build_state(settings: StateSettings, home: Any) -> GatewayState:
         local=settings.local,
     )
     return GatewayState(primary, local, settings)
-
-
-_BY_GATEWAY: weakref.WeakKeyDictionary[Gateway, GatewayState] = weakref.WeakKeyDictionary()
-
-
-def state_for(gateway: Gateway) -> GatewayState:
-    """The one :class:`GatewayState` of a gateway (limits, cache and status share it)."""
-    st = _BY_GATEWAY.get(gateway)
-    if st is None:
-        st = build_state(gateway.config.policies.state, gateway.config.home)
-        _BY_GATEWAY[gateway] = st
-    return st

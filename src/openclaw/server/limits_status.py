@@ -8,42 +8,38 @@ state backend, and never raises: a status page must not fail on a Redis outage);
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from openclaw.assembly import Assembly
+from openclaw.cache.stage import CacheStage
 from openclaw.limits import plan
 from openclaw.limits.ipfilter import ip_filter
-from openclaw.limits.services import registry_for
+from openclaw.limits.stage import LimitsStage, UpstreamQuota
 from openclaw.state.base import StateUnavailable
-from openclaw.state.shared import state_for
-
-if TYPE_CHECKING:
-    from openclaw.pipeline.gateway import Gateway
 
 log = logging.getLogger("openclaw.limits")
 
 
-async def limits_status(gw: Gateway) -> dict[str, Any]:
+async def limits_status(parts: Assembly) -> dict[str, Any]:
     try:
-        return await _collect(gw)
+        return await _collect(parts)
     except Exception as exc:  # a status page must never fail on the limits section
         log.exception("could not collect limits status")
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
-async def _collect(gw: Gateway) -> dict[str, Any]:
-    from openclaw.cache.stage import CacheStage
-    from openclaw.limits.stage import LimitsStage, UpstreamQuota
-
+async def _collect(parts: Assembly) -> dict[str, Any]:
+    gw = parts.gateway
     cfg = gw.config
     pol = cfg.policies
-    state = state_for(gw)
+    state = gw.state
     out: dict[str, Any] = {"state": await state.status()}
     backend = state.backend_for("limits")
     limits = next((s for s in gw.stages if isinstance(s, LimitsStage)), None)
     cache = next((s for s in gw.stages if isinstance(s, CacheStage)), None)
-    quota = gw.dispatcher.gate if isinstance(gw.dispatcher.gate, UpstreamQuota) else None
+    quota = next((g for g in parts.dispatcher.gates if isinstance(g, UpstreamQuota)), None)
 
-    registry = registry_for(cfg)
+    registry = parts.services
     stored = registry.stored()
     services: dict[str, Any] = {}
     for svc in pol.services:

@@ -1,4 +1,8 @@
-"""Running the daemon in the foreground: logging, signals, config watching.
+"""Running the daemon in the foreground: logging, signals, config watching, and its routes.
+
+:data:`ROUTES` is the one list of what the HTTP app serves besides the core routes (metrics
+and the dashboard, skills, channels); :func:`make_app` builds the app the daemon and the
+tests serve.
 
 SIGTERM/SIGINT stop accepting, let in-flight requests finish (up to the drain deadline),
 flush and close the audit log, and exit 0. SIGHUP, or a change to any of the three YAML
@@ -19,16 +23,26 @@ from pathlib import Path
 
 from aiohttp import web
 
-import openclaw.channels.manager  # noqa: F401  (registers channels: start/stop with the app, /slack/events)
 from openclaw.addresses import is_loopback_host
+from openclaw.channels import manager as channels
 from openclaw.config import log_path, pid_path
 from openclaw.errors import ConfigError
-from openclaw.server.app import create_app
+from openclaw.observability import routes as observability
+from openclaw.server.app import RouteInstaller, create_app
 from openclaw.server.auth import ensure_token
 from openclaw.server.state import AppState
+from openclaw.skills import api as skills
 
 log = logging.getLogger("openclaw")
 WATCH_INTERVAL = 1.0
+
+#: What the app serves besides the core routes, in order: metrics and the dashboard, the
+#: skills API, then channels (Slack's /slack/events; they start and stop with the app).
+ROUTES: tuple[RouteInstaller, ...] = (observability.install, skills.install, channels.install)
+
+
+def make_app(state: AppState) -> web.Application:
+    return create_app(state, ROUTES)
 
 
 def setup_logging(home: Path, level: str = "INFO") -> None:
@@ -72,7 +86,7 @@ async def serve(
         )
     token = ensure_token(home)
     state = AppState.build(home, token, host=host, port=port, auth=auth)
-    app = create_app(state)
+    app = make_app(state)
     runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=drain)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)

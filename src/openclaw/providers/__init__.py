@@ -1,0 +1,1 @@
+"""Provider adapters: one small interface per upstream wire format (see base.py)."""
