@@ -15,6 +15,7 @@ def build_record(ex: Exchange) -> dict[str, Any]:
         .isoformat(timespec="milliseconds")
         .replace("+00:00", "Z"),
         "request_id": ex.request_id,
+        "api": ex.api,
         "service": ex.service,
         "channel": ex.channel,
         "task": ex.task,
