@@ -30,6 +30,7 @@ from openclaw.errors import ConfigError
 from openclaw.observability import routes as observability
 from openclaw.server.app import RouteInstaller, create_app
 from openclaw.server.auth import ensure_token
+from openclaw.server.runner import GuardedRunner
 from openclaw.server.state import AppState
 from openclaw.skills import api as skills
 
@@ -87,7 +88,15 @@ async def serve(
     token = ensure_token(home)
     state = AppState.build(home, token, host=host, port=port, auth=auth)
     app = make_app(state)
-    runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=drain)
+    sec = state.config.policies.security  # read at start: a reload does not change them
+    runner = GuardedRunner(
+        app,
+        header_timeout=sec.header_timeout_seconds,
+        keepalive_timeout=sec.keepalive_timeout_seconds,
+        handler_cancellation=True,
+        access_log=None,
+        shutdown_timeout=drain,
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()

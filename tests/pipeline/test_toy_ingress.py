@@ -18,8 +18,8 @@ import orjson
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from fakes.providers import OllamaUpstream, OpenAIUpstream
 
+from fakes.providers import OllamaUpstream, OpenAIUpstream
 from openclaw.errors import OpenClawError
 from openclaw.observability import routes as observability
 from openclaw.pipeline.exchange import Exchange, Json

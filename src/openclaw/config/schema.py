@@ -193,8 +193,25 @@ class PiiSettings(Strict):
     language: str = "en"
 
 
+class AuthThrottleSettings(Strict):
+    """Failed-token penalties per client address (docs/security.md)."""
+
+    enabled: bool = True
+    # Two token buckets of failures: a burst refilled in a minute, and an hourly allowance.
+    failures_per_minute: int = Field(default=20, ge=1)
+    failures_per_hour: int = Field(default=200, ge=1)
+
+
 class SecuritySettings(Strict):
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_messages: int = Field(default=4096, ge=1)  # 400 before any scan above this
+    # Slow clients: the request head, the body, an idle keep-alive connection, and one write
+    # to a streaming client that stopped reading (then the stream is cut: client_gone).
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    keepalive_timeout_seconds: float = Field(default=75.0, gt=0, le=3600)
+    write_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    auth_throttle: AuthThrottleSettings = Field(default_factory=AuthThrottleSettings)
     allowed_hosts: list[str] = Field(default_factory=list)
     allowed_origins: list[str] = Field(default_factory=list)
     ip_allow: list[str] = Field(default_factory=list)  # CIDRs or addresses; empty: any
@@ -382,6 +399,7 @@ EVENT_KINDS = (
     "audit_write_failed",
     "rate_limited",
     "budget_exceeded",
+    "refusal_spike",
 )
 
 

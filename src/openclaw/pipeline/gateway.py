@@ -31,7 +31,7 @@ from openclaw.config import Config
 from openclaw.errors import OpenClawError, ServiceUnavailable, UpstreamError
 from openclaw.pipeline.exchange import CLIENT_CLOSED, Exchange, Json
 from openclaw.pipeline.record import build_record
-from openclaw.pipeline.stage import Dispatch, EventRelay, Responder, Stage
+from openclaw.pipeline.stage import ClientGone, Dispatch, EventRelay, Responder, Stage
 from openclaw.providers.base import Provider, chunk
 from openclaw.state.shared import GatewayState
 
@@ -149,6 +149,8 @@ class Gateway:
             # either way the exchange still ends here, with its record.
             if isinstance(exc, asyncio.CancelledError | ConnectionResetError):
                 ex.status = CLIENT_CLOSED
+                if isinstance(exc, ClientGone):
+                    ex.audit_extra["client_gone"] = exc.reason
             elif ex.error is None or not isinstance(exc, OpenClawError):
                 log.exception("request %s failed", ex.request_id)
                 ex.fail(OpenClawError(f"internal error ({type(exc).__name__}); see the daemon log"))

@@ -60,6 +60,15 @@ class Dispatch(Protocol):
     def stream(self, ex: Exchange) -> AsyncIterator[Json]: ...
 
 
+class ClientGone(ConnectionResetError):
+    """Raised by a responder when the client stopped reading or left; the exchange ends
+    with status 499 and ``client_gone: <reason>`` in its record."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(detail or reason)
+        self.reason = reason
+
+
 class Responder(Protocol):
     """An ingress's renderer: turns the pipeline's outcome into its wire format.
 

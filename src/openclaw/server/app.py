@@ -9,7 +9,10 @@ module does not import them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -20,7 +23,7 @@ from openclaw.errors import AuthenticationError, PermissionDenied
 from openclaw.limits.ipfilter import ip_filter
 from openclaw.server.auth import bearer, host_allowed, origin_allowed, token_matches
 from openclaw.server.chat import chat_completions
-from openclaw.server.errors import Handler, error_middleware
+from openclaw.server.errors import Handler, error_middleware, write_refusal_summaries
 from openclaw.server.ingress import PASSED_DOOR, SERVICE_IDENTITY, STATE
 from openclaw.server.state import AppState
 from openclaw.server.status import collect_status
@@ -33,6 +36,8 @@ PUBLIC_PREFIXES = ("/dashboard",)
 SERVICE_PATHS = {"/v1/chat/completions", "/v1/models", "/readyz"}
 
 #: Adds routes (and start/stop hooks) to the app; the daemon passes its list to create_app.
+log = logging.getLogger("openclaw.server")
+
 RouteInstaller = Callable[[web.Application, AppState], None]
 
 
@@ -76,8 +81,12 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     st = request.app[STATE]
     path = request.path
     if st.auth and path not in PUBLIC_PATHS and not path.startswith(PUBLIC_PREFIXES):
+        throttle = st.config.policies.security.auth_throttle
+        state = st.gateway.state
+        await st.throttle.check(throttle, state, request.remote)
         presented = bearer(request.headers.get("Authorization"))
         if presented is None:
+            await st.throttle.failed(throttle, state, request.remote)
             raise AuthenticationError(
                 "missing bearer token: send 'Authorization: Bearer <token>' "
                 "(the token is in $OPENCLAW_HOME/gateway.token)",
@@ -86,6 +95,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         if not token_matches(presented, st.token):
             service = st.assembly.services.identify(presented)
             if service is None:
+                await st.throttle.failed(throttle, state, request.remote)
                 raise AuthenticationError("invalid bearer token", code="invalid_api_key")
             if path not in SERVICE_PATHS:
                 raise PermissionDenied(
@@ -153,6 +163,27 @@ def create_app(state: AppState, installers: Sequence[RouteInstaller] = ()) -> we
     app.router.add_get("/v1/models", list_models)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/v1/openclaw/status", status)
+    app.cleanup_ctx.append(_refusal_summaries)
     for install in installers:
         install(app, state)
     return app
+
+
+async def _refusal_summaries(app: web.Application) -> AsyncIterator[None]:
+    """Write the minute's held door refusals as summary records, and the rest at shutdown."""
+    st = app[STATE]
+
+    async def every_window() -> None:
+        while True:
+            await asyncio.sleep(st.refusals.window)
+            try:
+                await write_refusal_summaries(st)
+            except Exception:
+                log.exception("could not write refusal summaries")
+
+    task = asyncio.create_task(every_window())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await write_refusal_summaries(st)

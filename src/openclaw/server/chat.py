@@ -21,7 +21,7 @@ from openclaw.server.schema import validate_chat
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     gw = request.app[STATE].gateway  # pin: a reload mid-request does not switch configs
     body, raw = await read_json(request)
-    validate_chat(body)
+    validate_chat(body, max_messages=gw.config.policies.security.max_messages)
     assert isinstance(body, dict)
     ex = exchange_for(request, gw, body, raw)
     out = HttpResponder(request, gw)

@@ -9,6 +9,7 @@ import orjson
 from aiohttp import web
 
 from openclaw.errors import OpenClawError
+from openclaw.pipeline.gateway import Collect
 from openclaw.server.ingress import (
     EXCHANGE_MADE,
     MODEL_PATHS,
@@ -17,6 +18,7 @@ from openclaw.server.ingress import (
     STATE,
     HttpResponder,
 )
+from openclaw.server.state import AppState
 
 log = logging.getLogger("openclaw.server")
 
@@ -66,12 +68,28 @@ async def audit_refusal(request: web.Request, exc: OpenClawError) -> web.Respons
     if request.get(EXCHANGE_MADE) or (passed and request.path not in MODEL_PATHS):
         return error_response(exc)
     try:
-        gw = request.app[STATE].gateway
+        st = request.app[STATE]
+        gw = st.gateway
         if passed:
             claimed = request.headers.get("X-OpenClaw-Service") or "default"
             service = request.get(SERVICE_IDENTITY) or claimed[:64]
         else:
             service = "unauthenticated"
+            address = request.remote or "unknown"
+            reason = exc.code or exc.type
+            if not st.refusals.admit(reason, address):
+                if st.refusals.count(reason, address, exc, request.path[:128]):
+                    gw.events.emit(
+                        "refusal_spike",
+                        {
+                            "reason": reason,
+                            "source": address,
+                            "count": st.refusals.per_minute + 1,
+                            "window_seconds": st.refusals.window,
+                        },
+                        key=f"{reason}|{address}",
+                    )
+                return error_response(exc)  # counted: the next summary record says so
         ex = gw.exchange({}, service=service, raw=b"", client_ip=request.remote)
         ex.requested_model = None
         ex.audit_extra["refused_at"] = "pipeline_entry" if passed else "door"
@@ -116,3 +134,21 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(OpenClawError("internal error; see the daemon log"))
+
+
+async def write_refusal_summaries(st: AppState) -> int:
+    """One audit record per held (reason, address): how many refusals it stands for."""
+    gw = st.gateway
+    written = 0
+    for address, held in st.refusals.take():
+        ex = gw.exchange({}, service="unauthenticated", raw=b"", client_ip=address)
+        ex.requested_model = None
+        ex.request_sha256 = None
+        ex.audit_extra["refused_at"] = "door"
+        ex.audit_extra["path"] = held.path
+        ex.audit_extra["refusals_summarised"] = held.count
+        ex.audit_extra["since"] = round(held.since, 3)
+        ex.fail(held.error)
+        await gw.run(ex, Collect())
+        written += 1
+    return written

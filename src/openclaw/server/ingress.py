@@ -9,6 +9,7 @@ lifecycle. ``server/chat.py`` is the reference ingress; ARCHITECTURE.md says how
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -17,6 +18,7 @@ from aiohttp import web
 from openclaw.errors import InvalidRequest, OpenClawError, PermissionDenied
 from openclaw.pipeline.exchange import Exchange, Json
 from openclaw.pipeline.gateway import Gateway
+from openclaw.pipeline.stage import ClientGone
 from openclaw.server.state import AppState
 
 STATE: web.AppKey[AppState] = web.AppKey("openclaw_state", AppState)
@@ -39,7 +41,18 @@ MODEL_PATHS = frozenset({"/v1/chat/completions"})
 
 
 async def read_json(request: web.Request) -> tuple[object, bytes]:
-    raw = await request.read()
+    """The body as JSON; 408 if it does not arrive within ``security.body_timeout_seconds``."""
+    limit = request.app[STATE].config.policies.security.body_timeout_seconds
+    try:
+        async with asyncio.timeout(limit):
+            raw = await request.read()
+    except TimeoutError:
+        raise OpenClawError(
+            f"the request body did not arrive within {limit:g} s "
+            "(security.body_timeout_seconds in policies.yaml)",
+            status=408,
+            code="request_timeout",
+        ) from None
     if not raw:
         raise InvalidRequest("request body is empty; expected a JSON object", code="invalid_json")
     try:
@@ -159,9 +172,21 @@ class HttpResponder:
         await self.response.write_eof()
 
     async def _write(self, frames: list[bytes]) -> None:
+        """Write, giving a client that stopped reading ``security.write_timeout_seconds``.
+
+        Past that the connection is closed and the exchange ends as ``client_gone``, so its
+        concurrency slot, buckets and upstream connection are released."""
         assert self.response is not None
-        for f in frames:
-            await self.response.write(f)
+        limit = self.gw.config.policies.security.write_timeout_seconds
+        try:
+            async with asyncio.timeout(limit):
+                for f in frames:
+                    await self.response.write(f)
+        except TimeoutError:
+            transport = self.request.transport
+            if transport is not None:
+                transport.abort()
+            raise ClientGone("write_timeout", f"the client read nothing for {limit:g} s") from None
 
     def refusal(self) -> web.Response:
         assert isinstance(self.response, web.Response), "the pipeline did not refuse"

@@ -48,13 +48,28 @@ class ChatRequest(BaseModel):
     user: str | None = None
 
 
-def validate_chat(body: Any) -> None:
-    """Raise a 400 naming the first bad field; the body itself is used as sent."""
+def validate_chat(body: Any, *, max_messages: int | None = None) -> None:
+    """Raise a 400 naming the first bad field; the body itself is used as sent.
+
+    ``max_messages`` (``security.max_messages``) is checked first, before any per-message
+    work: 50,000 messages must not cost 50,000 validations and PII scans to refuse.
+    """
     if not isinstance(body, dict):
         raise InvalidRequest("request body must be a JSON object", code="invalid_body")
+    check_message_count(body.get("messages"), max_messages)
     try:
         ChatRequest.model_validate(body)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
         raise InvalidRequest(f"{loc}: {err['msg']}", param=loc, code="invalid_value") from None
+
+
+def check_message_count(messages: Any, max_messages: int | None, field: str = "messages") -> None:
+    if max_messages is not None and isinstance(messages, list) and len(messages) > max_messages:
+        raise InvalidRequest(
+            f"{field}: {len(messages)} messages is more than the {max_messages} this gateway "
+            "accepts (security.max_messages in policies.yaml)",
+            param=field,
+            code="too_many_messages",
+        )

@@ -19,6 +19,8 @@ from openclaw.assembly import Assembly, Shared, assemble, audit_log_for
 from openclaw.config import CONFIG_FILES, Config, load_config
 from openclaw.errors import OpenClawError
 from openclaw.pipeline.gateway import Gateway
+from openclaw.server.refusals import RefusalLedger
+from openclaw.server.throttle import AuthThrottle
 
 log = logging.getLogger("openclaw.server")
 
@@ -44,6 +46,8 @@ class AppState:
     started: float = field(default_factory=time.time)
     last_reload: ReloadResult | None = None
     reload_listeners: list[Any] = field(default_factory=list)
+    throttle: AuthThrottle = field(default_factory=AuthThrottle)
+    refusals: RefusalLedger = field(default_factory=RefusalLedger)
     _mtimes: dict[str, float] = field(default_factory=dict)
 
     @classmethod
