@@ -1,0 +1,81 @@
+"""What the ingress translators share: field errors, type checks, SSE frames, tool arguments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from openclaw.errors import InvalidRequest
+
+Json = dict[str, Any]
+
+
+def invalid(param: str, message: str) -> InvalidRequest:
+    """A 400 that names the field, in the message and in ``param``."""
+    return InvalidRequest(f"{param}: {message}", param=param, code="invalid_value")
+
+
+def require_object(value: Any, param: str) -> Json:
+    if not isinstance(value, dict):
+        raise invalid(param, "must be an object")
+    return value
+
+
+def require_list(value: Any, param: str, *, non_empty: bool = False) -> list[Any]:
+    if not isinstance(value, list):
+        raise invalid(param, "must be an array")
+    if non_empty and not value:
+        raise invalid(param, "must not be empty")
+    return value
+
+
+def require_str(value: Any, param: str, *, non_empty: bool = True) -> str:
+    if not isinstance(value, str) or (non_empty and not value):
+        raise invalid(param, "must be a non-empty string" if non_empty else "must be a string")
+    return value
+
+
+def optional_number(body: Json, key: str, low: float, high: float) -> float | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise invalid(key, f"must be a number from {low:g} to {high:g}")
+    return float(value)
+
+
+def optional_int(body: Json, key: str, low: int = 1) -> int | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise invalid(key, f"must be an integer of at least {low}")
+    return value
+
+
+def sse(event: str | None, data: Json) -> bytes:
+    """One server-sent event frame."""
+    head = b"event: " + event.encode() + b"\n" if event else b""
+    return head + b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+def arguments_object(raw: Any) -> Json:
+    """A tool call's arguments (OpenAI: a JSON string) as an object; ``{}`` when not one.
+
+    Models occasionally emit arguments that do not parse. The renderers must still produce a
+    valid response, so such arguments are kept under ``_raw`` rather than failing the answer.
+    """
+    if isinstance(raw, dict):
+        return raw
+    if not raw:
+        return {}
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return {"_raw": str(raw)}
+    return value if isinstance(value, dict) else {"_raw": str(raw)}
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
