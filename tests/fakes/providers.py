@@ -7,7 +7,9 @@ rejects requests the real API would reject (``validate``), so adapter bugs show 
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
 import uuid
 from typing import Any, ClassVar
 
@@ -37,12 +39,44 @@ def _tool_id(prefix: str) -> str:
 
 
 class OpenAIUpstream(FakeUpstream):
-    """``POST /v1/chat/completions`` (JSON or SSE with ``data: [DONE]``), ``GET /v1/models``."""
+    """``POST /v1/chat/completions`` (JSON or SSE with ``data: [DONE]``), ``GET /v1/models``,
+    ``POST /v1/embeddings``."""
 
     kind: ClassVar[str] = "openai"
     url_suffix: ClassVar[str] = "/v1"
     chat_path: ClassVar[str] = "/v1/chat/completions"
     models_path: ClassVar[str] = "/v1/models"
+    embed_path: ClassVar[str] = "/v1/embeddings"
+
+    def validate_embed(self, body: Json) -> str | None:
+        if not isinstance(body.get("model"), str):
+            return "you must provide a model parameter"
+        raw = body.get("input")
+        if not raw or not isinstance(raw, str | list):
+            return "'input' is a required property"
+        if body.get("encoding_format") not in (None, "float", "base64"):
+            return "'encoding_format' must be one of 'float', 'base64'"
+        if "metadata" in body:
+            return "Unrecognized request argument supplied: metadata"
+        return None
+
+    def render_embed(self, body: Json, vectors: list[list[float]], tokens: int) -> Json:
+        b64 = body.get("encoding_format") == "base64"
+        return {
+            "object": "list",
+            "data": [
+                {
+                    "object": "embedding",
+                    "index": i,
+                    "embedding": base64.b64encode(struct.pack(f"<{len(v)}f", *v)).decode()
+                    if b64
+                    else v,
+                }
+                for i, v in enumerate(vectors)
+            ],
+            "model": body["model"],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
 
     def validate(self, body: Json) -> str | None:
         if not isinstance(body.get("model"), str):
@@ -351,11 +385,32 @@ class AnthropicUpstream(FakeUpstream):
 
 
 class OllamaUpstream(FakeUpstream):
-    """``POST /api/chat`` (JSON, or NDJSON when ``stream`` is true or absent), ``GET /api/tags``."""
+    """``POST /api/chat`` (JSON, or NDJSON when ``stream`` is true or absent), ``GET /api/tags``,
+    ``POST /api/embed``."""
 
     kind: ClassVar[str] = "ollama"
     chat_path: ClassVar[str] = "/api/chat"
     models_path: ClassVar[str] = "/api/tags"
+    embed_path: ClassVar[str] = "/api/embed"
+
+    def validate_embed(self, body: Json) -> str | None:
+        if not body.get("model"):
+            return "model is required"
+        raw = body.get("input")
+        items = raw if isinstance(raw, list) else [raw]
+        if not all(isinstance(x, str) for x in items):
+            return "json: cannot unmarshal array into Go value of type string"
+        return None
+
+    def render_embed(self, body: Json, vectors: list[list[float]], tokens: int) -> Json:
+        return {
+            "model": body["model"],
+            "embeddings": vectors,
+            "total_duration": 14143917,
+            "load_duration": 1019500,
+            "prompt_eval_count": tokens,
+        }
+
     stream_content_type: ClassVar[str] = "application/x-ndjson"
 
     def __init__(self, default_text: str | None = None, models: list[str] | None = None) -> None:
