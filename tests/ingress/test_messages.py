@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anthropic
 import pytest
 
 from openclaw.errors import (
@@ -322,6 +323,7 @@ def test_a_chat_completion_renders_as_a_message() -> None:
         "usage": {"input_tokens": 10, "output_tokens": 7, "cache_read_input_tokens": 20},
         "openclaw": facts,
     }
+    anthropic.types.Message.model_validate(out)  # strictly, as the SDK reads it
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import orjson
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from pydantic import TypeAdapter
 
 from fakes import AnthropicUpstream, OpenAIUpstream, Reply
 from openclaw.errors import UpstreamError
@@ -19,6 +20,7 @@ from openclaw.providers.base import Json, chunk
 
 from .conftest import KEY, IngressFactory, make_provider
 
+STREAM_EVENT: TypeAdapter[object] = TypeAdapter(anthropic.types.RawMessageStreamEvent)
 WEATHER = {
     "name": "get_weather",
     "description": "Weather for a city",
@@ -314,6 +316,8 @@ def test_the_event_sequence_is_anthropics_exactly() -> None:
         "message_stop",
     ]
     assert all(data["type"] == event for event, data in events)
+    for _, data in events:  # each event validates strictly against the SDK's own types
+        STREAM_EVENT.validate_python(data)
     start = events[0][1]["message"]
     assert start["id"] == "msg_t1" and start["usage"] == {"input_tokens": 5, "output_tokens": 0}
     assert [d["delta"]["type"] for _, d in events[2:5]] == [

@@ -293,7 +293,8 @@ def usage_out(usage: Any) -> Json:
         "input_tokens_details": {
             "cached_tokens": int(cached.get("cached_tokens") or 0)
             if isinstance(cached, dict)
-            else 0
+            else 0,
+            "cache_write_tokens": 0,  # chat usage does not report cache writes
         },
         "output_tokens": completion,
         "output_tokens_details": {
