@@ -8,6 +8,7 @@ import pytest
 
 from openclaw.errors import InvalidRequest
 from openclaw.ingress import embedding_texts, has_token_input, parse_embeddings_request
+from openclaw.ingress.common import check_alias_kind
 from openclaw.ingress.embeddings import MAX_INPUTS
 
 
@@ -53,3 +54,15 @@ def test_malformed_bodies_are_400s_naming_the_field(body: Any, param: str) -> No
 def test_a_body_that_is_not_an_object_is_refused() -> None:
     with pytest.raises(InvalidRequest):
         parse_embeddings_request(["not", "an", "object"])
+
+
+def test_aliases_of_the_wrong_kind_are_400s_that_say_which_kind_fits() -> None:
+    check_alias_kind("embed", "embedding", "embeddings")
+    for api in ("chat", "messages", "responses"):
+        check_alias_kind("general", "chat", api)
+        with pytest.raises(InvalidRequest) as info:
+            check_alias_kind("embed", "embedding", api)
+        assert "embedding model" in info.value.message and info.value.code == "wrong_model_kind"
+    with pytest.raises(InvalidRequest) as info:
+        check_alias_kind("general", "chat", "embeddings")
+    assert "kind: embedding" in info.value.message and info.value.param == "model"

@@ -293,3 +293,23 @@ async def test_ollama_takes_top_k_as_an_option(ollama_upstream: OllamaUpstream) 
     finally:
         await provider.aclose()
     assert ollama_upstream.last.json["options"]["top_k"] == 7
+
+
+def test_unsigned_thinking_from_another_upstream_is_not_sent_to_anthropic() -> None:
+    history: list[Json] = [
+        {"role": "user", "content": "hi"},
+        {
+            "role": "assistant",
+            "content": "Hello.",
+            "thinking_blocks": [
+                {"type": "thinking", "thinking": "from vLLM", "signature": ""},
+                {"type": "redacted_thinking", "data": "opaque"},
+            ],
+        },
+        {"role": "user", "content": "again"},
+    ]
+    assistant = translate(messages=history)["messages"][1]["content"]
+    assert assistant == [
+        {"type": "redacted_thinking", "data": "opaque"},
+        {"type": "text", "text": "Hello."},
+    ]

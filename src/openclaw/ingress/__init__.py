@@ -6,6 +6,7 @@ know the Anthropic Messages and OpenAI Responses shapes. They are pure: no HTTP,
 beyond one stream's renderer, so every translation is tested without a socket.
 """
 
+from openclaw.ingress.common import APIS, check_alias_kind
 from openclaw.ingress.embeddings import embedding_texts, has_token_input, parse_embeddings_request
 from openclaw.ingress.messages import (
     count_tokens,
@@ -18,8 +19,10 @@ from openclaw.ingress.responses import parse_responses_request, render_responses
 from openclaw.ingress.responses_stream import ResponsesStream
 
 __all__ = [
+    "APIS",
     "MessagesStream",
     "ResponsesStream",
+    "check_alias_kind",
     "count_tokens",
     "embedding_texts",
     "has_token_input",

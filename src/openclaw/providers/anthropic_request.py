@@ -296,10 +296,16 @@ def _data_url(url: str, i: int) -> tuple[str, str]:
 
 
 def _assistant_blocks(msg: Json, i: int) -> list[Json]:
+    # Only signed thinking goes back: Anthropic verifies signatures, and thinking from another
+    # upstream (reasoning_content of DeepSeek or vLLM, after a failover) has none.
     blocks: list[Json] = [
         b
         for b in msg.get("thinking_blocks") or []
-        if isinstance(b, dict) and b.get("type") in ("thinking", "redacted_thinking")
+        if isinstance(b, dict)
+        and (
+            (b.get("type") == "thinking" and b.get("signature"))
+            or (b.get("type") == "redacted_thinking" and b.get("data"))
+        )
     ]
     blocks.extend(_text_blocks(msg.get("content"), i))
     for j, call in enumerate(msg.get("tool_calls") or []):
