@@ -40,6 +40,8 @@ What the fake answers, first match wins:
    message (reaches the fake through any gateway);
 2. the next queued reply: ``fake.enqueue("429:0.5")``, ``fake.enqueue(Reply(text="hi"))``,
    ``fake.enqueue(tool_calls=[("get_weather", {"city": "Paris"})])``;
+   ``Reply(thinking="...")`` adds reasoning first: a signed ``thinking`` block on Anthropic's
+   wire, ``message.thinking`` on Ollama's (the OpenAI fake has no reasoning field);
 3. a normal reply echoing the last user message (``fake-openai heard: ...``), or
    ``default_text`` if given to the constructor.
 

@@ -8,12 +8,13 @@ rejects requests the real API would reject (``validate``), so adapter bugs show 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import struct
 import uuid
 from typing import Any, ClassVar
 
-from fakes.upstreams import FakeUpstream, Json, Turn
+from fakes.upstreams import FakeUpstream, Json, Turn, pieces
 
 _OPENAI_ERROR_TYPES = {
     400: "invalid_request_error",
@@ -294,8 +295,16 @@ class AnthropicUpstream(FakeUpstream):
             for i, (n, a) in enumerate(turn.tool_calls)
         ]
 
+    def _signature(self, turn: Turn) -> str:
+        return "fake-sig-" + hashlib.sha256(turn.thinking.encode()).hexdigest()[:16]
+
     def render(self, turn: Turn) -> Json:
-        content: list[Json] = [{"type": "text", "text": turn.text}] if turn.text else []
+        content: list[Json] = []
+        if turn.thinking:
+            content.append(
+                {"type": "thinking", "thinking": turn.thinking, "signature": self._signature(turn)}
+            )
+        content += [{"type": "text", "text": turn.text}] if turn.text else []
         content += self._tool_blocks(turn)
         return {
             "id": "msg_fake" + uuid.uuid4().hex[:16],
@@ -320,10 +329,28 @@ class AnthropicUpstream(FakeUpstream):
             "usage": {"input_tokens": turn.prompt_tokens, "output_tokens": 1},
         }
         turn.state["next"] = 0
-        return [
+        frames = [
             _sse({"type": "message_start", "message": message}, "message_start"),
             _sse({"type": "ping"}, "ping"),
         ]
+        if turn.thinking:
+            turn.state["next"] = 1
+            block = {"type": "thinking", "thinking": "", "signature": ""}
+            frames.append(
+                _sse(
+                    {"type": "content_block_start", "index": 0, "content_block": block},
+                    "content_block_start",
+                )
+            )
+            deltas: list[Json] = [
+                {"type": "thinking_delta", "thinking": p} for p in pieces(turn.thinking)
+            ]
+            deltas.append({"type": "signature_delta", "signature": self._signature(turn)})
+            for delta in deltas:
+                event = {"type": "content_block_delta", "index": 0, "delta": delta}
+                frames.append(_sse(event, "content_block_delta"))
+            frames.append(_sse({"type": "content_block_stop", "index": 0}, "content_block_stop"))
+        return frames
 
     def _close_block(self, turn: Turn) -> bytes:
         index = turn.state.pop("open", None)
@@ -482,9 +509,17 @@ class OllamaUpstream(FakeUpstream):
 
     def render(self, turn: Turn) -> Json:
         message: Json = {"role": "assistant", "content": turn.text}
+        if turn.thinking:
+            message["thinking"] = turn.thinking
         if turn.tool_calls:
             message["tool_calls"] = self._tool_calls(turn)
         return self._final(turn, message)
+
+    def stream_head(self, turn: Turn) -> list[bytes]:
+        if not turn.thinking:
+            return []
+        message = {"role": "assistant", "content": "", "thinking": turn.thinking}
+        return [_ndjson(self._line(turn, message))]
 
     def stream_text(self, turn: Turn, piece: str) -> bytes:
         return _ndjson(self._line(turn, {"role": "assistant", "content": piece}))

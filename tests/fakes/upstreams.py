@@ -57,6 +57,7 @@ class Reply:
     fault: str | None = None  # a key of FAULTS
     arg: float | None = None  # the fault's argument; None: FAULTS default
     usage: tuple[int, int] | None = None  # (prompt, completion); None: estimated
+    thinking: str | None = None  # reasoning before the answer (Anthropic, Ollama wires)
 
     @classmethod
     def parse(cls, spec: str) -> Reply:
@@ -97,6 +98,7 @@ class Turn:
     prompt_tokens: int
     completion_tokens: int
     created: int = field(default_factory=lambda: int(time.time()))
+    thinking: str = ""
     state: Json = field(default_factory=dict)
     dropped: bool = False
 
@@ -371,7 +373,9 @@ class FakeUpstream:
         if reply.usage is not None:
             prompt, completion = reply.usage
         model = str(body.get("model") or "fake-model")
-        return Turn(body, reply, model, text, calls, finish, prompt, completion)
+        turn = Turn(body, reply, model, text, calls, finish, prompt, completion)
+        turn.thinking = reply.thinking or ""
+        return turn
 
     def _echo(self, body: Json, has_tools: bool) -> str:
         if self.default_text is not None:

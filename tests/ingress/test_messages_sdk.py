@@ -363,3 +363,50 @@ def test_parallel_tool_calls_each_get_a_block() -> None:
     ]
     assert deltas == [(1, "{}"), (0, "{}")]
     assert events[-2][1]["delta"]["stop_reason"] == "tool_use"
+
+
+async def test_signed_thinking_survives_a_tool_turn_to_anthropic_and_back(
+    serve: IngressFactory, anthropic_upstream: AnthropicUpstream
+) -> None:
+    ingress = await serve(make_provider("anthropic", anthropic_upstream.url))
+    anthropic_upstream.enqueue(
+        Reply(text="", thinking="Need the tool.", tool_calls=[("get_weather", {"city": "Oslo"})])
+    )
+    anthropic_upstream.enqueue(Reply(text="5C in Oslo."))
+    thinking = {"type": "enabled", "budget_tokens": 1024}
+    question = {"role": "user", "content": "Weather in Oslo?"}
+    async with client(ingress.url) as c:
+        async with c.messages.stream(
+            model="general",
+            max_tokens=2000,
+            thinking=thinking,
+            tools=[WEATHER],
+            messages=[question],
+        ) as stream:
+            first = await stream.get_final_message()
+        block, call = first.content
+        assert block.type == "thinking" and block.signature.startswith("fake-sig-")
+        assert call.type == "tool_use" and first.stop_reason == "tool_use"
+        answer = await c.messages.create(
+            model="general",
+            max_tokens=2000,
+            thinking=thinking,
+            tools=[WEATHER],
+            messages=[
+                question,
+                {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+                {
+                    "role": "user",
+                    "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "5C"}],
+                },
+            ],
+        )
+    assert answer.content[0].type == "text" and answer.content[0].text == "5C in Oslo."
+    replayed = anthropic_upstream.last.json["messages"][1]["content"]
+    assert replayed[0] == {
+        "type": "thinking",
+        "thinking": "Need the tool.",
+        "signature": block.signature,
+    }
+    assert replayed[1]["type"] == "tool_use" and replayed[1]["id"] == call.id
+    assert anthropic_upstream.last.json["thinking"] == thinking

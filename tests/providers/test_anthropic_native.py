@@ -313,3 +313,20 @@ def test_unsigned_thinking_from_another_upstream_is_not_sent_to_anthropic() -> N
         {"type": "redacted_thinking", "data": "opaque"},
         {"type": "text", "text": "Hello."},
     ]
+
+
+async def test_thinking_from_the_wire_comes_back_signed_both_ways(
+    anthropic: AnthropicProvider, anthropic_upstream: AnthropicUpstream
+) -> None:
+    anthropic_upstream.enqueue(Reply(text="Sunny.", thinking="Paris is warm"))
+    out = await anthropic.complete(make_call(reasoning_effort="low", max_tokens=4000))
+    message = out["choices"][0]["message"]
+    assert anthropic_upstream.last.json["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    assert message["content"] == "Sunny." and message["reasoning_content"] == "Paris is warm"
+    (block,) = message["thinking_blocks"]
+    assert block["signature"].startswith("fake-sig-")
+    anthropic_upstream.enqueue(Reply(text="Sunny.", thinking="Paris is warm"))
+    chunks = await collect(anthropic, make_call())
+    deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
+    assert "".join(d.get("reasoning_content") or "" for d in deltas) == "Paris is warm"
+    assert [b for d in deltas for b in d.get("thinking_blocks") or []] == [block]

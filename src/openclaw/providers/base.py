@@ -327,7 +327,8 @@ def embedding_response(vectors: list[Any], model: str, prompt_tokens: int) -> Js
 # the body field by field (Anthropic, Ollama) read what they understand; the OpenAI adapter
 # forwards the body as is, so it removes these with :func:`strip_extensions`.
 EXTENSION_FIELDS = ("thinking", "top_k", "anthropic_beta")
-EXTENSION_MESSAGE_FIELDS = ("thinking_blocks", "is_error", "cache_control")
+# reasoning_content too: DeepSeek-style servers emit it but refuse it in requests.
+EXTENSION_MESSAGE_FIELDS = ("thinking_blocks", "reasoning_content", "is_error", "cache_control")
 EXTENSION_PART_FIELDS = ("cache_control", "document")
 
 

@@ -206,6 +206,8 @@ def from_chat(data: Any, model: str) -> Json:
     message: Json = {"role": "assistant", "content": msg.get("content") or None}
     if tools:
         message["tool_calls"] = tools
+    if msg.get("thinking"):  # a thinking model's reasoning, as other adapters report it
+        message["reasoning_content"] = str(msg["thinking"])
     return {
         "id": new_id(),
         "object": "chat.completion",
@@ -318,6 +320,8 @@ class OllamaProvider(Provider):
                     msg = obj.get("message") or {}
                     if not isinstance(msg, dict):
                         raise ValueError("message is not an object")
+                    if msg.get("thinking"):
+                        yield chunk(cid, model, created, {"reasoning_content": msg["thinking"]})
                     if msg.get("content"):
                         yield chunk(cid, model, created, {"content": msg["content"]})
                     for call_ in tool_calls_out(msg.get("tool_calls")):
