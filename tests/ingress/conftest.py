@@ -32,6 +32,7 @@ from openclaw.ingress import (
     render_messages_error,
     render_messages_response,
     render_responses_response,
+    with_heartbeat,
 )
 from openclaw.providers.base import Json, Provider, ProviderCall
 from openclaw.providers.registry import provider_types
@@ -59,6 +60,7 @@ class Ingress:
     provider: Provider
     url: str = ""
     chat_bodies: list[Json] = field(default_factory=list)
+    ping_every: float = 15.0  # seconds without a chunk before a Messages stream pings
 
 
 def _call(ingress: Ingress, chat: Json) -> ProviderCall:
@@ -72,12 +74,19 @@ def _anthropic_error(exc: OpenClawError) -> web.Response:
 
 
 async def _sse(
-    request: web.Request, chunks: AsyncIterator[Json], renderer: MessagesStream | ResponsesStream
+    request: web.Request,
+    chunks: AsyncIterator[Json],
+    renderer: MessagesStream | ResponsesStream,
+    ping_every: float,
 ) -> web.StreamResponse:
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     await resp.prepare(request)
     try:
-        async for ch in chunks:
+        async for ch in with_heartbeat(chunks, ping_every):
+            if ch is None:
+                if isinstance(renderer, MessagesStream):
+                    await resp.write(renderer.start() + renderer.ping())
+                continue
             await resp.write(renderer.feed(ch))
         await resp.write(renderer.finish())
     except OpenClawError as exc:
@@ -95,7 +104,8 @@ def build_app(ingress: Ingress) -> web.Application:
             call = _call(ingress, chat)
             if chat.get("stream"):
                 stream = MessagesStream(chat["model"], input_tokens=3)
-                return await _sse(request, ingress.provider.stream(call), stream)
+                chunks = ingress.provider.stream(call)
+                return await _sse(request, chunks, stream, ingress.ping_every)
             resp = await ingress.provider.complete(call)
         except OpenClawError as exc:
             return _anthropic_error(exc)
@@ -113,7 +123,8 @@ def build_app(ingress: Ingress) -> web.Application:
             chat = parse_responses_request(body)
             call = _call(ingress, chat)
             if chat.get("stream"):
-                return await _sse(request, ingress.provider.stream(call), ResponsesStream(body))
+                chunks = ingress.provider.stream(call)
+                return await _sse(request, chunks, ResponsesStream(body), ingress.ping_every)
             resp = await ingress.provider.complete(call)
         except OpenClawError as exc:
             return web.json_response(exc.to_dict(), status=exc.status)

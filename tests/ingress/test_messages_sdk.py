@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import aiohttp
 import anthropic
 import orjson
 import pytest
@@ -410,3 +411,25 @@ async def test_signed_thinking_survives_a_tool_turn_to_anthropic_and_back(
     }
     assert replayed[1]["type"] == "tool_use" and replayed[1]["id"] == call.id
     assert anthropic_upstream.last.json["thinking"] == thinking
+
+
+async def test_a_long_wait_before_the_first_token_sends_pings(
+    serve: IngressFactory, openai_upstream: OpenAIUpstream
+) -> None:
+    openai_upstream.enqueue("hang:0.3")
+    ingress = await serve(make_provider("openai", openai_upstream.url))
+    ingress.ping_every = 0.05
+    body = {
+        "model": "general",
+        "max_tokens": 20,
+        "stream": True,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{ingress.url}/v1/messages", json=body, headers={"x-api-key": KEY}) as resp,
+    ):
+        raw = await resp.read()
+    events = [e for e, _ in frames(raw)]
+    assert events[0] == "message_start" and events[1] == "ping"
+    assert events.count("ping") >= 2 and events[-1] == "message_stop"

@@ -20,5 +20,6 @@ def test_the_public_surface_is_fixed() -> None:
         "render_messages_error",
         "render_messages_response",
         "render_responses_response",
+        "with_heartbeat",
     ]
     assert openclaw.ingress.APIS == ("chat", "messages", "responses", "embeddings")

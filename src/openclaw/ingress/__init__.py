@@ -6,7 +6,7 @@ know the Anthropic Messages and OpenAI Responses shapes. They are pure: no HTTP,
 beyond one stream's renderer, so every translation is tested without a socket.
 """
 
-from openclaw.ingress.common import APIS, check_alias_kind
+from openclaw.ingress.common import APIS, check_alias_kind, with_heartbeat
 from openclaw.ingress.embeddings import embedding_texts, has_token_input, parse_embeddings_request
 from openclaw.ingress.messages import (
     count_tokens,
@@ -32,4 +32,5 @@ __all__ = [
     "render_messages_error",
     "render_messages_response",
     "render_responses_response",
+    "with_heartbeat",
 ]

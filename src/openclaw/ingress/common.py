@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
 
 import orjson
 
 from openclaw.errors import InvalidRequest
 
 Json = dict[str, Any]
+T = TypeVar("T")
 
 
 def invalid(param: str, message: str) -> InvalidRequest:
@@ -104,3 +108,33 @@ def check_alias_kind(alias: str, kind: str, api: str) -> None:
 
 def dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+async def with_heartbeat(source: AsyncIterator[T], every: float) -> AsyncIterator[T | None]:
+    """Yield ``source``'s items, and ``None`` whenever ``every`` seconds pass without one.
+
+    A stream renderer turns the ``None`` into its keep-alive (Anthropic's ``ping`` event), so
+    proxies and clients with idle timeouts keep the connection while a model thinks. The
+    item being awaited is never lost to the timeout: the same ``__anext__`` is awaited again.
+    Closing this generator cancels a pending ``__anext__``, which closes ``source``.
+    """
+    pending: asyncio.Future[T] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(source.__anext__())
+            done, _ = await asyncio.wait({pending}, timeout=every)
+            if not done:
+                yield None
+                continue
+            finished, pending = pending, None
+            try:
+                item = finished.result()
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        if pending is not None:
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await pending
