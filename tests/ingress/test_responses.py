@@ -219,6 +219,16 @@ def test_a_completion_renders_as_a_response_the_sdk_validates() -> None:
     assert out["openclaw"] == {"request_id": "req_1"}
 
 
+def test_reasoning_content_is_a_reasoning_item_first() -> None:
+    out = render_responses_response(
+        completion({"role": "assistant", "content": "42", "reasoning_content": "6 x 7"}),
+        {"model": "m"},
+    )
+    parsed = openai.types.responses.Response.model_validate(out)
+    assert parsed.output[0].type == "reasoning" and parsed.output[0].summary[0].text == "6 x 7"
+    assert parsed.output_text == "42"
+
+
 def test_a_length_cut_is_an_incomplete_response() -> None:
     out = render_responses_response(
         completion({"role": "assistant", "content": "Half"}, "length"), {"model": "m"}
@@ -285,6 +295,34 @@ def test_stream_events_are_in_the_sdks_order_with_sequence_numbers() -> None:
     assert (
         final["output"][1]["arguments"] == '{"a":1}' and final["id"] == events[0]["response"]["id"]
     )
+
+
+def test_reasoning_streams_as_a_summary_item_before_the_message() -> None:
+    r = ResponsesStream({"model": "m", "input": "x"})
+    parts: list[Json] = [
+        {"reasoning_content": "Think "},
+        {"reasoning_content": "hard."},
+        {"content": "42"},
+    ]
+    raw = b"".join(r.feed(chunk("chatcmpl-z", "m", 1, p)) for p in parts) + r.finish()
+    events = sse_events(raw)
+    for e in events:
+        STREAM_EVENT.validate_python(e)
+    kinds = [e["type"] for e in events]
+    assert kinds[2:9] == [
+        "response.output_item.added",
+        "response.reasoning_summary_part.added",
+        "response.reasoning_summary_text.delta",
+        "response.reasoning_summary_text.delta",
+        "response.reasoning_summary_text.done",
+        "response.reasoning_summary_part.done",
+        "response.output_item.done",
+    ]
+    final = openai.types.responses.Response.model_validate(events[-1]["response"])
+    reasoning, message = final.output
+    assert reasoning.type == "reasoning" and reasoning.summary[0].text == "Think hard."
+    assert message.type == "message" and message.status == "completed"
+    assert final.output_text == "42"
 
 
 def test_a_broken_stream_ends_with_response_failed() -> None:

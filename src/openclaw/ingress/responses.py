@@ -366,6 +366,7 @@ def reasoning_item(text: str) -> Json:
         "id": item_id("rs"),
         "type": "reasoning",
         "summary": [{"type": "summary_text", "text": text}],
+        "status": "completed",
     }
 
 

@@ -9,7 +9,8 @@ The order is the one the official SDK's accumulator checks: ``response.created``
 model hit its token limit or a content filter), or ``response.failed`` when the stream breaks.
 Every event has a ``sequence_number`` counting from 0, and the final response repeats every
 item with the ids it was announced with. A message item is closed when a tool call starts,
-as OpenAI's own stream does.
+as OpenAI's own stream does. Reasoning (``reasoning_content`` deltas) becomes a ``reasoning``
+item whose one summary part streams as ``response.reasoning_summary_text.delta``.
 """
 
 from __future__ import annotations
@@ -87,6 +88,9 @@ class ResponsesStream:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or {}
+            reasoning = delta.get("reasoning_content")
+            if isinstance(reasoning, str) and reasoning:
+                out += self._reasoning(reasoning)
             content = delta.get("content")
             if isinstance(content, str) and content:
                 out += self._text(content)
@@ -159,6 +163,37 @@ class ResponsesStream:
             },
         )
 
+    def _reasoning(self, text: str) -> bytes:
+        out = b""
+        index = self.open
+        if index is None or self.items[index]["type"] != "reasoning":
+            out += self._close()
+            index = len(self.items)
+            item: Json = {"id": item_id("rs"), "type": "reasoning", "summary": []}
+            self.items.append(item)
+            self.open = index
+            self.texts[index] = ""
+            out += self._event("response.output_item.added", {"output_index": index, "item": item})
+            out += self._event(
+                "response.reasoning_summary_part.added",
+                {
+                    "item_id": item["id"],
+                    "output_index": index,
+                    "summary_index": 0,
+                    "part": {"type": "summary_text", "text": ""},
+                },
+            )
+        self.texts[index] += text
+        return out + self._event(
+            "response.reasoning_summary_text.delta",
+            {
+                "item_id": self.items[index]["id"],
+                "output_index": index,
+                "summary_index": 0,
+                "delta": text,
+            },
+        )
+
     def _call(self, call: Json) -> bytes:
         key = call.get("index", 0)
         key = key if isinstance(key, int) else 0
@@ -204,6 +239,17 @@ class ResponsesStream:
             )
             out += self._event("response.content_part.done", {**common, "part": part})
             item["content"] = [part]
+        elif item["type"] == "reasoning":
+            text = self.texts[index]
+            part = {"type": "summary_text", "text": text}
+            common = {"item_id": item["id"], "output_index": index, "summary_index": 0}
+            out += self._event("response.reasoning_summary_text.done", {**common, "text": text})
+            out += self._event("response.reasoning_summary_part.done", {**common, "part": part})
+            item["summary"] = [part]
+            item["status"] = "completed"
+            return out + self._event(
+                "response.output_item.done", {"output_index": index, "item": item}
+            )
         else:
             out += self._event(
                 "response.function_call_arguments.done",
