@@ -4,13 +4,19 @@ Three small aiohttp apps stand in for the real APIs. Point an adapter, the gatew
 official SDK at ``fake.url``; nothing leaves 127.0.0.1. Import as ``from fakes import ...``
 (the root ``tests/conftest.py`` puts ``tests/`` on ``sys.path``).
 
-=====================  =======================================  =========================
-class                  endpoints                                ``.url``
-=====================  =======================================  =========================
-``OpenAIUpstream``     POST /v1/chat/completions, GET /v1/models  ``http://127.0.0.1:P/v1``
-``AnthropicUpstream``  POST /v1/messages, GET /v1/models          ``http://127.0.0.1:P``
-``OllamaUpstream``     POST /api/chat, GET /api/tags              ``http://127.0.0.1:P``
-=====================  =======================================  =========================
+=====================  ===============================================  ==========================
+class                  endpoints                                        ``.url``
+=====================  ===============================================  ==========================
+``OpenAIUpstream``     POST /v1/chat/completions, GET /v1/models,       ``http://127.0.0.1:P/v1``
+                       POST /v1/embeddings
+``AnthropicUpstream``  POST /v1/messages, GET /v1/models                ``http://127.0.0.1:P``
+``OllamaUpstream``     POST /api/chat, GET /api/tags, POST /api/embed   ``http://127.0.0.1:P``
+=====================  ===============================================  ==========================
+
+Embeddings endpoints answer with deterministic vectors derived from each input (8 floats
+unless the request says ``dimensions``; base64 float32 when OpenAI's ``encoding_format`` asks),
+take a status or ``hang``/``reset``/``malformed`` from the header or the queue, and validate
+as the real APIs do (Ollama takes strings only). ``fake.embed_requests()`` lists them.
 
 Starting one::
 
@@ -34,6 +40,8 @@ What the fake answers, first match wins:
    message (reaches the fake through any gateway);
 2. the next queued reply: ``fake.enqueue("429:0.5")``, ``fake.enqueue(Reply(text="hi"))``,
    ``fake.enqueue(tool_calls=[("get_weather", {"city": "Paris"})])``;
+   ``Reply(thinking="...")`` adds reasoning first: a signed ``thinking`` block on Anthropic's
+   wire, ``message.thinking`` on Ollama's (the OpenAI fake has no reasoning field);
 3. a normal reply echoing the last user message (``fake-openai heard: ...``), or
    ``default_text`` if given to the constructor.
 

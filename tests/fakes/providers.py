@@ -7,11 +7,14 @@ rejects requests the real API would reject (``validate``), so adapter bugs show 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import struct
 import uuid
 from typing import Any, ClassVar
 
-from fakes.upstreams import FakeUpstream, Json, Turn
+from fakes.upstreams import FakeUpstream, Json, Turn, pieces
 
 _OPENAI_ERROR_TYPES = {
     400: "invalid_request_error",
@@ -37,12 +40,44 @@ def _tool_id(prefix: str) -> str:
 
 
 class OpenAIUpstream(FakeUpstream):
-    """``POST /v1/chat/completions`` (JSON or SSE with ``data: [DONE]``), ``GET /v1/models``."""
+    """``POST /v1/chat/completions`` (JSON or SSE with ``data: [DONE]``), ``GET /v1/models``,
+    ``POST /v1/embeddings``."""
 
     kind: ClassVar[str] = "openai"
     url_suffix: ClassVar[str] = "/v1"
     chat_path: ClassVar[str] = "/v1/chat/completions"
     models_path: ClassVar[str] = "/v1/models"
+    embed_path: ClassVar[str] = "/v1/embeddings"
+
+    def validate_embed(self, body: Json) -> str | None:
+        if not isinstance(body.get("model"), str):
+            return "you must provide a model parameter"
+        raw = body.get("input")
+        if not raw or not isinstance(raw, str | list):
+            return "'input' is a required property"
+        if body.get("encoding_format") not in (None, "float", "base64"):
+            return "'encoding_format' must be one of 'float', 'base64'"
+        if "metadata" in body:
+            return "Unrecognized request argument supplied: metadata"
+        return None
+
+    def render_embed(self, body: Json, vectors: list[list[float]], tokens: int) -> Json:
+        b64 = body.get("encoding_format") == "base64"
+        return {
+            "object": "list",
+            "data": [
+                {
+                    "object": "embedding",
+                    "index": i,
+                    "embedding": base64.b64encode(struct.pack(f"<{len(v)}f", *v)).decode()
+                    if b64
+                    else v,
+                }
+                for i, v in enumerate(vectors)
+            ],
+            "model": body["model"],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
 
     def validate(self, body: Json) -> str | None:
         if not isinstance(body.get("model"), str):
@@ -260,8 +295,16 @@ class AnthropicUpstream(FakeUpstream):
             for i, (n, a) in enumerate(turn.tool_calls)
         ]
 
+    def _signature(self, turn: Turn) -> str:
+        return "fake-sig-" + hashlib.sha256(turn.thinking.encode()).hexdigest()[:16]
+
     def render(self, turn: Turn) -> Json:
-        content: list[Json] = [{"type": "text", "text": turn.text}] if turn.text else []
+        content: list[Json] = []
+        if turn.thinking:
+            content.append(
+                {"type": "thinking", "thinking": turn.thinking, "signature": self._signature(turn)}
+            )
+        content += [{"type": "text", "text": turn.text}] if turn.text else []
         content += self._tool_blocks(turn)
         return {
             "id": "msg_fake" + uuid.uuid4().hex[:16],
@@ -286,10 +329,28 @@ class AnthropicUpstream(FakeUpstream):
             "usage": {"input_tokens": turn.prompt_tokens, "output_tokens": 1},
         }
         turn.state["next"] = 0
-        return [
+        frames = [
             _sse({"type": "message_start", "message": message}, "message_start"),
             _sse({"type": "ping"}, "ping"),
         ]
+        if turn.thinking:
+            turn.state["next"] = 1
+            block = {"type": "thinking", "thinking": "", "signature": ""}
+            frames.append(
+                _sse(
+                    {"type": "content_block_start", "index": 0, "content_block": block},
+                    "content_block_start",
+                )
+            )
+            deltas: list[Json] = [
+                {"type": "thinking_delta", "thinking": p} for p in pieces(turn.thinking)
+            ]
+            deltas.append({"type": "signature_delta", "signature": self._signature(turn)})
+            for delta in deltas:
+                event = {"type": "content_block_delta", "index": 0, "delta": delta}
+                frames.append(_sse(event, "content_block_delta"))
+            frames.append(_sse({"type": "content_block_stop", "index": 0}, "content_block_stop"))
+        return frames
 
     def _close_block(self, turn: Turn) -> bytes:
         index = turn.state.pop("open", None)
@@ -351,11 +412,32 @@ class AnthropicUpstream(FakeUpstream):
 
 
 class OllamaUpstream(FakeUpstream):
-    """``POST /api/chat`` (JSON, or NDJSON when ``stream`` is true or absent), ``GET /api/tags``."""
+    """``POST /api/chat`` (JSON, or NDJSON when ``stream`` is true or absent), ``GET /api/tags``,
+    ``POST /api/embed``."""
 
     kind: ClassVar[str] = "ollama"
     chat_path: ClassVar[str] = "/api/chat"
     models_path: ClassVar[str] = "/api/tags"
+    embed_path: ClassVar[str] = "/api/embed"
+
+    def validate_embed(self, body: Json) -> str | None:
+        if not body.get("model"):
+            return "model is required"
+        raw = body.get("input")
+        items = raw if isinstance(raw, list) else [raw]
+        if not all(isinstance(x, str) for x in items):
+            return "json: cannot unmarshal array into Go value of type string"
+        return None
+
+    def render_embed(self, body: Json, vectors: list[list[float]], tokens: int) -> Json:
+        return {
+            "model": body["model"],
+            "embeddings": vectors,
+            "total_duration": 14143917,
+            "load_duration": 1019500,
+            "prompt_eval_count": tokens,
+        }
+
     stream_content_type: ClassVar[str] = "application/x-ndjson"
 
     def __init__(self, default_text: str | None = None, models: list[str] | None = None) -> None:
@@ -427,9 +509,17 @@ class OllamaUpstream(FakeUpstream):
 
     def render(self, turn: Turn) -> Json:
         message: Json = {"role": "assistant", "content": turn.text}
+        if turn.thinking:
+            message["thinking"] = turn.thinking
         if turn.tool_calls:
             message["tool_calls"] = self._tool_calls(turn)
         return self._final(turn, message)
+
+    def stream_head(self, turn: Turn) -> list[bytes]:
+        if not turn.thinking:
+            return []
+        message = {"role": "assistant", "content": "", "thinking": turn.thinking}
+        return [_ndjson(self._line(turn, message))]
 
     def stream_text(self, turn: Turn, piece: str) -> bytes:
         return _ndjson(self._line(turn, {"role": "assistant", "content": piece}))

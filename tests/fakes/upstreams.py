@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import re
 import socket
@@ -56,6 +57,7 @@ class Reply:
     fault: str | None = None  # a key of FAULTS
     arg: float | None = None  # the fault's argument; None: FAULTS default
     usage: tuple[int, int] | None = None  # (prompt, completion); None: estimated
+    thinking: str | None = None  # reasoning before the answer (Anthropic, Ollama wires)
 
     @classmethod
     def parse(cls, spec: str) -> Reply:
@@ -96,6 +98,7 @@ class Turn:
     prompt_tokens: int
     completion_tokens: int
     created: int = field(default_factory=lambda: int(time.time()))
+    thinking: str = ""
     state: Json = field(default_factory=dict)
     dropped: bool = False
 
@@ -118,6 +121,7 @@ class FakeUpstream:
     url_suffix: ClassVar[str] = ""  # what SDKs expect on the base URL ("/v1" for OpenAI)
     chat_path: ClassVar[str] = ""
     models_path: ClassVar[str] = ""
+    embed_path: ClassVar[str] = ""  # the embeddings endpoint, where the API has one
     stream_content_type: ClassVar[str] = "text/event-stream"
 
     def __init__(self, default_text: str | None = None) -> None:
@@ -165,6 +169,8 @@ class FakeUpstream:
         app = web.Application()
         app.router.add_post(self.chat_path, self._chat)
         app.router.add_get(self.models_path, self._models)
+        if self.embed_path:
+            app.router.add_post(self.embed_path, self._embed)
         # handler_cancellation: a client that goes away cancels its handler, which is how the
         # fake observes disconnects (and how a "hang" ends when the client times out).
         self._runner = web.AppRunner(
@@ -212,6 +218,19 @@ class FakeUpstream:
 
     def render(self, turn: Turn) -> Json:
         raise NotImplementedError
+
+    def validate_embed(self, body: Json) -> str | None:
+        """Return why the real embeddings endpoint would answer 400, or None."""
+        return None
+
+    def render_embed(self, body: Json, vectors: list[list[float]], tokens: int) -> Json:
+        raise NotImplementedError
+
+    def embed_inputs(self, body: Json) -> list[Any]:
+        raw = body.get("input")
+        if isinstance(raw, str) or (isinstance(raw, list) and raw and isinstance(raw[0], int)):
+            return [raw]
+        return list(raw) if isinstance(raw, list) else []
 
     def stream_head(self, turn: Turn) -> list[bytes]:
         return []
@@ -278,6 +297,39 @@ class FakeUpstream:
             return await self._cut_body(request, turn)
         return web.json_response(self.render(turn))
 
+    async def _embed(self, request: web.Request) -> web.StreamResponse:
+        """Embeddings: faults from the header or the queue; vectors derived from the input."""
+        try:
+            body = await request.json()
+        except ValueError:
+            self._record(request, None, None)
+            return self._error(400, "request body is not valid JSON")
+        spec = request.headers.get(FAULT_HEADER)
+        reply = Reply.parse(spec) if spec else (self.queue.popleft() if self.queue else Reply())
+        self._record(request, body, spec)
+        if reply.status >= 400:
+            return self._error(
+                reply.status, f"fake {self.kind} error {reply.status}", reply.retry_after
+            )
+        if reply.fault == "reset":
+            await self._drop(request)
+        if reply.fault == "hang":
+            await self._hang(request, reply.n)
+        problem = self.validate_embed(body) if isinstance(body, dict) else "body must be an object"
+        if problem:
+            return self._error(400, problem)
+        dims = body.get("dimensions")
+        size = dims if isinstance(dims, int) and dims > 0 else EMBED_DIMENSIONS
+        inputs = self.embed_inputs(body)
+        vectors = [fake_vector(json.dumps(x), size) for x in inputs]
+        tokens = sum(len(x) if isinstance(x, list) else max(1, len(x) // 4) for x in inputs)
+        if reply.fault == "malformed":
+            return web.Response(body=b'{"data": [', content_type="application/json")
+        return web.json_response(self.render_embed(body, vectors, tokens))
+
+    def embed_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path == self.embed_path]
+
     def _choose(self, request: web.Request, body: Json) -> tuple[Reply, str | None]:
         spec = request.headers.get(FAULT_HEADER) or self._marker(body)
         if spec:
@@ -321,7 +373,9 @@ class FakeUpstream:
         if reply.usage is not None:
             prompt, completion = reply.usage
         model = str(body.get("model") or "fake-model")
-        return Turn(body, reply, model, text, calls, finish, prompt, completion)
+        turn = Turn(body, reply, model, text, calls, finish, prompt, completion)
+        turn.thinking = reply.thinking or ""
+        return turn
 
     def _echo(self, body: Json, has_tools: bool) -> str:
         if self.default_text is not None:
@@ -411,6 +465,15 @@ class FakeUpstream:
     def _note_disconnect(self) -> None:
         self.disconnects += 1
         self.disconnected.set()
+
+
+EMBED_DIMENSIONS = 8
+
+
+def fake_vector(seed: str, size: int) -> list[float]:
+    """A deterministic vector for ``seed``: equal inputs embed equally, as with a real model."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    return [round((digest[i % len(digest)] - 127.5) / 127.5, 6) for i in range(size)]
 
 
 def _text_of(content: Any) -> str:

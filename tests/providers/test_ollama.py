@@ -228,3 +228,18 @@ async def test_an_api_key_if_configured_is_sent_as_bearer(
     finally:
         await provider.aclose()
     assert ollama_upstream.last.headers["Authorization"] == "Bearer ok-123"
+
+
+async def test_thinking_models_report_reasoning_content(ollama_upstream: OllamaUpstream) -> None:
+    provider = make_provider("ollama", ollama_upstream.url)
+    try:
+        ollama_upstream.enqueue(Reply(text="42", thinking="6 times 7"))
+        out = await provider.complete(make_call())
+        ollama_upstream.enqueue(Reply(text="42", thinking="6 times 7"))
+        chunks = await collect(provider, make_call())
+    finally:
+        await provider.aclose()
+    assert out["choices"][0]["message"]["reasoning_content"] == "6 times 7"
+    deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
+    assert "".join(d.get("reasoning_content") or "" for d in deltas) == "6 times 7"
+    assert streamed_text(chunks) == "42"

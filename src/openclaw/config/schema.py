@@ -112,6 +112,8 @@ class ModelAlias(Strict):
     max_retries: int = Field(default=2, ge=0, le=10)
     on_content_filter: Literal["fallback", "return"] = "return"
     cache: bool = False
+    # chat: /v1/chat/completions, /v1/messages, /v1/responses; embedding: /v1/embeddings only
+    kind: Literal["chat", "embedding"] = "chat"
 
     @model_validator(mode="after")
     def _short_or_long(self) -> ModelAlias:

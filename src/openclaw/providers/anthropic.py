@@ -1,16 +1,11 @@
 """Anthropic Messages API (``POST /v1/messages``), behind the OpenAI-shaped seam.
 
-The translation is pure data in both directions (:func:`to_messages_request`,
-:func:`from_message`, :class:`StreamTranslator`), so it is tested without a socket; the
-provider class only adds HTTP and the one error boundary. What does not translate:
-
-* all ``system``/``developer`` messages are lifted, in order, into ``system``;
-* consecutive same-role turns are merged (``tool`` results become ``tool_result`` blocks of
-  one user turn), since Anthropic wants alternating roles;
-* ``max_tokens`` is required upstream, so it defaults to :data:`DEFAULT_MAX_TOKENS`;
-* OpenAI's temperature runs 0..2 and Anthropic's 0..1, so it is clamped at 1;
-* parts Anthropic cannot take (audio, files) and ``n > 1`` are refused with a 400 rather than
-  dropped, because silently losing input would change the answer.
+The translation is pure data in both directions (:func:`to_messages_request` in
+:mod:`openclaw.providers.anthropic_request`, :func:`from_message`, :class:`StreamTranslator`),
+so it is tested without a socket; the provider class only adds HTTP and the one error
+boundary. On the way back, thinking blocks become ``reasoning_content`` (their text) and
+``thinking_blocks`` (the blocks with their signatures, which a later turn must send back) on
+the message or delta, and the forced ``json_schema`` tool call becomes the message text.
 """
 
 from __future__ import annotations
@@ -21,7 +16,14 @@ from typing import Any, ClassVar
 import orjson
 
 from openclaw.config.schema import Timeouts
-from openclaw.errors import InvalidRequest, OpenClawError, UpstreamError
+from openclaw.errors import OpenClawError, UpstreamError
+from openclaw.providers.anthropic_request import (
+    DEFAULT_MAX_TOKENS,
+    answer_tool,
+    beta_header,
+    convert_messages,
+    to_messages_request,
+)
 from openclaw.providers.base import (
     Json,
     Provider,
@@ -36,7 +38,14 @@ from openclaw.providers.base import (
 )
 from openclaw.providers.registry import register
 
-DEFAULT_MAX_TOKENS = 4096
+__all__ = [
+    "DEFAULT_MAX_TOKENS",
+    "AnthropicProvider",
+    "StreamTranslator",
+    "convert_messages",
+    "from_message",
+    "to_messages_request",
+]
 API_VERSION = "2023-06-01"
 
 FINISH_REASONS = {
@@ -64,207 +73,6 @@ ERROR_STATUS = {
 _HEALTH_TIMEOUTS = Timeouts(connect=1.0, first_token=2.0, total=3.0)
 
 
-# -- request ------------------------------------------------------------------------
-
-
-def to_messages_request(call: ProviderCall, stream: bool) -> Json:
-    """Translate an OpenAI chat body into a Messages API body."""
-    body = call.body
-    if isinstance(body.get("n"), int) and body["n"] > 1:
-        raise InvalidRequest("Anthropic models return one choice; n must be 1", param="n")
-    system, messages = convert_messages(call.messages)
-    out: Json = {"model": call.model, "messages": messages}
-    if system:
-        out["system"] = "\n\n".join(system)
-    max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
-    out["max_tokens"] = max_tokens if isinstance(max_tokens, int) else DEFAULT_MAX_TOKENS
-    temperature = body.get("temperature")
-    if isinstance(temperature, int | float):
-        out["temperature"] = min(float(temperature), 1.0)
-    if body.get("top_p") is not None:
-        out["top_p"] = body["top_p"]
-    stop = body.get("stop")
-    if stop:
-        out["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
-    tools = body.get("tools")
-    if tools:
-        out["tools"] = [_tool(t, i) for i, t in enumerate(tools)]
-        choice = _tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
-        if choice is not None:
-            out["tool_choice"] = choice
-    if isinstance(body.get("user"), str):
-        out["metadata"] = {"user_id": body["user"]}
-    if stream:
-        out["stream"] = True
-    return out
-
-
-def convert_messages(messages: list[Json]) -> tuple[list[str], list[Json]]:
-    """Return ``(system texts, alternating user/assistant turns of content blocks)``."""
-    system: list[str] = []
-    out: list[Json] = []
-    for i, msg in enumerate(messages):
-        if not isinstance(msg, dict):
-            raise InvalidRequest(f"messages[{i}] must be an object", param=f"messages[{i}]")
-        role = msg.get("role")
-        if role in ("system", "developer"):
-            text = _plain_text(msg.get("content"), i)
-            if text:
-                system.append(text)
-            continue
-        if role == "user":
-            blocks = _user_blocks(msg.get("content"), i)
-        elif role == "assistant":
-            blocks = _assistant_blocks(msg, i)
-        elif role == "tool":
-            role, blocks = "user", [_tool_result(msg, i)]
-        else:
-            raise InvalidRequest(
-                f"messages[{i}].role '{role}' is not supported", param=f"messages[{i}].role"
-            )
-        if not blocks:
-            continue
-        if out and out[-1]["role"] == role:
-            out[-1]["content"].extend(blocks)
-        else:
-            out.append({"role": role, "content": blocks})
-    return system, out
-
-
-def _plain_text(content: Any, i: int) -> str:
-    if content is None or isinstance(content, str):
-        return content or ""
-    if isinstance(content, list):
-        texts = []
-        for part in content:
-            if not isinstance(part, dict) or part.get("type") not in ("text", "refusal"):
-                raise InvalidRequest(
-                    f"messages[{i}]: only text parts are allowed here",
-                    param=f"messages[{i}].content",
-                )
-            texts.append(str(part.get("text") or part.get("refusal") or ""))
-        return "".join(texts)
-    raise InvalidRequest(
-        f"messages[{i}].content must be a string or a list", param=f"messages[{i}].content"
-    )
-
-
-def _user_blocks(content: Any, i: int) -> list[Json]:
-    if not isinstance(content, list):
-        text = _plain_text(content, i)
-        return [{"type": "text", "text": text}] if text else []
-    blocks: list[Json] = []
-    for part in content:
-        kind = part.get("type") if isinstance(part, dict) else None
-        if kind == "text":
-            if part.get("text"):
-                blocks.append({"type": "text", "text": str(part["text"])})
-        elif kind == "image_url":
-            blocks.append(_image(part, i))
-        else:
-            raise InvalidRequest(
-                f"messages[{i}]: content part type '{kind}' is not supported by Anthropic",
-                param=f"messages[{i}].content",
-            )
-    return blocks
-
-
-def _image(part: Json, i: int) -> Json:
-    spec = part.get("image_url")
-    url = spec.get("url") if isinstance(spec, dict) else spec
-    if not isinstance(url, str):
-        raise InvalidRequest(
-            f"messages[{i}]: image_url needs a url", param=f"messages[{i}].content"
-        )
-    if url.startswith("data:"):
-        header, _, data = url.partition(",")
-        media_type = header[5:].split(";")[0]
-        if ";base64" not in header or not media_type:
-            raise InvalidRequest(
-                f"messages[{i}]: image data URLs must be base64", param=f"messages[{i}].content"
-            )
-        return {
-            "type": "image",
-            "source": {"type": "base64", "media_type": media_type, "data": data},
-        }
-    return {"type": "image", "source": {"type": "url", "url": url}}
-
-
-def _assistant_blocks(msg: Json, i: int) -> list[Json]:
-    text = _plain_text(msg.get("content"), i)
-    blocks: list[Json] = [{"type": "text", "text": text}] if text else []
-    for j, call in enumerate(msg.get("tool_calls") or []):
-        fn = call.get("function") if isinstance(call, dict) else None
-        if not isinstance(fn, dict) or not fn.get("name") or not call.get("id"):
-            raise InvalidRequest(
-                f"messages[{i}].tool_calls[{j}] needs an id and a function name",
-                param=f"messages[{i}].tool_calls",
-            )
-        blocks.append(
-            {
-                "type": "tool_use",
-                "id": call["id"],
-                "name": fn["name"],
-                "input": _arguments(fn, i, j),
-            }
-        )
-    return blocks
-
-
-def _arguments(fn: Json, i: int, j: int) -> Json:
-    raw = fn.get("arguments") or "{}"
-    try:
-        args = orjson.loads(raw) if isinstance(raw, str) else raw
-    except orjson.JSONDecodeError:
-        args = None
-    if not isinstance(args, dict):
-        raise InvalidRequest(
-            f"messages[{i}].tool_calls[{j}].function.arguments must be a JSON object",
-            param=f"messages[{i}].tool_calls",
-        )
-    return args
-
-
-def _tool_result(msg: Json, i: int) -> Json:
-    if not msg.get("tool_call_id"):
-        raise InvalidRequest(f"messages[{i}] (tool) needs tool_call_id", param=f"messages[{i}]")
-    block: Json = {"type": "tool_result", "tool_use_id": msg["tool_call_id"]}
-    text = _plain_text(msg.get("content"), i)
-    if text:
-        block["content"] = text
-    return block
-
-
-def _tool(tool: Any, i: int) -> Json:
-    fn = tool.get("function") if isinstance(tool, dict) else None
-    if not isinstance(tool, dict) or tool.get("type") != "function" or not isinstance(fn, dict):
-        raise InvalidRequest(f"tools[{i}]: only function tools are supported", param=f"tools[{i}]")
-    out: Json = {
-        "name": fn.get("name"),
-        "input_schema": fn.get("parameters") or {"type": "object", "properties": {}},
-    }
-    if fn.get("description"):
-        out["description"] = fn["description"]
-    return out
-
-
-def _tool_choice(choice: Any, parallel: Any) -> Json | None:
-    out: Json | None
-    if choice is None or choice == "auto":
-        out = {"type": "auto"} if parallel is False else None
-    elif choice == "none":
-        out = {"type": "none"}
-    elif choice == "required":
-        out = {"type": "any"}
-    elif isinstance(choice, dict) and isinstance(choice.get("function"), dict):
-        out = {"type": "tool", "name": choice["function"].get("name")}
-    else:
-        raise InvalidRequest(f"tool_choice {choice!r} is not supported", param="tool_choice")
-    if out is not None and parallel is False and out["type"] != "none":
-        out["disable_parallel_tool_use"] = True
-    return out
-
-
 # -- response -------------------------------------------------------------------------
 
 
@@ -284,18 +92,26 @@ def _usage(usage: Json) -> Json:
     return out
 
 
-def from_message(data: Any, model: str) -> Json:
-    """Translate a Messages API response into an OpenAI ``chat.completion``."""
+def from_message(data: Any, model: str, structured: str | None = None) -> Json:
+    """Translate a Messages API response into an OpenAI ``chat.completion``.
+
+    ``structured`` names the tool a ``json_schema`` response format was forced through; its
+    input is the answer, so it becomes the message text rather than a tool call.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("content"), list):
         raise ValueError("not a message")
     texts: list[str] = []
     tool_calls: list[Json] = []
+    thinking: list[Json] = []
     for block in data["content"]:
         if not isinstance(block, dict):
             raise ValueError("content block is not an object")
-        if block.get("type") == "text":
+        kind = block.get("type")
+        if kind == "text":
             texts.append(str(block.get("text", "")))
-        elif block.get("type") == "tool_use":
+        elif kind == "tool_use" and structured is not None and block.get("name") == structured:
+            texts.append(_json(block.get("input")))
+        elif kind == "tool_use":
             tool_calls.append(
                 {
                     "id": block["id"],
@@ -303,10 +119,19 @@ def from_message(data: Any, model: str) -> Json:
                     "function": {"name": block["name"], "arguments": _json(block.get("input"))},
                 }
             )
+        elif kind in ("thinking", "redacted_thinking"):
+            thinking.append(block)
     message: Json = {"role": "assistant", "content": "".join(texts) or None}
     if tool_calls:
         message["tool_calls"] = tool_calls
-    finish = FINISH_REASONS.get(str(data.get("stop_reason")), "stop")
+    if thinking:
+        message["reasoning_content"] = "".join(str(b.get("thinking") or "") for b in thinking)
+        message["thinking_blocks"] = thinking
+    stop = str(data.get("stop_reason"))
+    if stop == "tool_use" and structured is not None and not tool_calls:
+        finish = "stop"  # only the structured-output tool was called: that is the answer
+    else:
+        finish = FINISH_REASONS.get(stop, "stop")
     return {
         "id": str(data.get("id") or new_id()),
         "object": "chat.completion",
@@ -326,15 +151,21 @@ class StreamTranslator:
 
     Tool-use blocks become ``tool_calls`` deltas whose ``index`` counts tool calls only,
     as OpenAI clients expect, while Anthropic's ``index`` counts every content block.
+    Thinking arrives as ``reasoning_content`` deltas; when its signature comes, one delta
+    carries the whole block in ``thinking_blocks``. The ``structured`` tool's input streams
+    as ``content``.
     """
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, structured: str | None = None) -> None:
         self.cid = new_id()
         self.model = model
         self.created = now()
         self.usage: Json = {}
         self.stop_reason: str | None = None
         self.tools: dict[int, int] = {}  # content block index -> tool call index
+        self.structured = structured
+        self.answer_blocks: set[int] = set()  # blocks of the structured tool: text
+        self.thinking: dict[int, str] = {}  # thinking block index -> text so far
         self.done = False
 
     def _chunk(self, delta: Json, finish: str | None = None) -> Json:
@@ -347,29 +178,9 @@ class StreamTranslator:
             self.usage.update(message.get("usage") or {})
             return [self._chunk({"role": "assistant", "content": ""})]
         if kind == "content_block_start":
-            block = _field(event, "content_block")
-            if block.get("type") == "text" and block.get("text"):
-                return [self._chunk({"content": block["text"]})]
-            if block.get("type") == "tool_use":
-                index = self.tools[event["index"]] = len(self.tools)
-                call = {
-                    "index": index,
-                    "id": block["id"],
-                    "type": "function",
-                    "function": {"name": block["name"], "arguments": ""},
-                }
-                return [self._chunk({"tool_calls": [call]})]
-            return []
+            return self._block_start(event["index"], _field(event, "content_block"))
         if kind == "content_block_delta":
-            delta = _field(event, "delta")
-            if delta.get("type") == "text_delta" and delta.get("text"):
-                return [self._chunk({"content": delta["text"]})]
-            if delta.get("type") == "input_json_delta" and event["index"] in self.tools:
-                part = delta.get("partial_json") or ""
-                if part:
-                    call = {"index": self.tools[event["index"]], "function": {"arguments": part}}
-                    return [self._chunk({"tool_calls": [call]})]
-            return []
+            return self._block_delta(event["index"], _field(event, "delta"))
         if kind == "message_delta":
             self.stop_reason = _field(event, "delta").get("stop_reason") or self.stop_reason
             # message_delta usage is cumulative; take whatever counts it carries.
@@ -378,12 +189,69 @@ class StreamTranslator:
             return []
         if kind == "message_stop":
             self.done = True
-            finish = FINISH_REASONS.get(str(self.stop_reason), "stop")
+            stop = str(self.stop_reason)
+            if stop == "tool_use" and self.answer_blocks and not self.tools:
+                finish = "stop"  # only the structured-output tool was called
+            else:
+                finish = FINISH_REASONS.get(stop, "stop")
             last = self._chunk({})
             last["choices"] = []
             last["usage"] = _usage(self.usage)
             return [self._chunk({}, finish), last]
         return []  # ping, content_block_stop, and event types added later
+
+    def _block_start(self, index: int, block: Json) -> list[Json]:
+        kind = block.get("type")
+        if kind == "text" and block.get("text"):
+            return [self._chunk({"content": block["text"]})]
+        if (
+            kind == "tool_use"
+            and self.structured is not None
+            and block.get("name") == self.structured
+        ):
+            self.answer_blocks.add(index)
+            return []
+        if kind == "tool_use":
+            tool = self.tools[index] = len(self.tools)
+            call = {
+                "index": tool,
+                "id": block["id"],
+                "type": "function",
+                "function": {"name": block["name"], "arguments": ""},
+            }
+            return [self._chunk({"tool_calls": [call]})]
+        if kind == "thinking":
+            self.thinking[index] = str(block.get("thinking") or "")
+            if self.thinking[index]:
+                return [self._chunk({"reasoning_content": self.thinking[index]})]
+            return []
+        if kind == "redacted_thinking":
+            return [self._chunk({"thinking_blocks": [block]})]
+        return []
+
+    def _block_delta(self, index: int, delta: Json) -> list[Json]:
+        kind = delta.get("type")
+        if kind == "text_delta" and delta.get("text"):
+            return [self._chunk({"content": delta["text"]})]
+        if kind == "input_json_delta":
+            part = delta.get("partial_json") or ""
+            if part and index in self.answer_blocks:
+                return [self._chunk({"content": part})]
+            if part and index in self.tools:
+                call = {"index": self.tools[index], "function": {"arguments": part}}
+                return [self._chunk({"tool_calls": [call]})]
+            return []
+        if kind == "thinking_delta" and delta.get("thinking"):
+            self.thinking[index] = self.thinking.get(index, "") + str(delta["thinking"])
+            return [self._chunk({"reasoning_content": delta["thinking"]})]
+        if kind == "signature_delta":
+            block = {
+                "type": "thinking",
+                "thinking": self.thinking.get(index, ""),
+                "signature": delta.get("signature") or "",
+            }
+            return [self._chunk({"thinking_blocks": [block]})]
+        return []
 
 
 def _field(event: Json, key: str, default: Json | None = None) -> Json:
@@ -409,36 +277,43 @@ class AnthropicProvider(Provider):
         base = self.base_url.removesuffix("/v1")
         return f"{base}/v1/{path}"
 
-    def _headers(self, key: str) -> dict[str, str]:
-        return {
+    def _headers(self, key: str, call: ProviderCall | None = None) -> dict[str, str]:
+        headers = {
             "Content-Type": "application/json",
             "anthropic-version": self.config.api_version or API_VERSION,
             **self.config.headers,
             "x-api-key": key,
         }
+        beta = beta_header(call.body) if call is not None else None
+        if beta:
+            configured = headers.get("anthropic-beta")
+            headers["anthropic-beta"] = f"{configured},{beta}" if configured else beta
+        return headers
 
     async def complete(self, call: ProviderCall) -> Json:
-        payload = orjson.dumps(to_messages_request(call, stream=False))
+        request = to_messages_request(call, stream=False, provider=self.name)
+        payload = orjson.dumps(request)
         with upstream_errors(self.name):
             async with self.session().post(
                 self._url("messages"),
                 data=payload,
-                headers=self._headers(self.require_key()),
+                headers=self._headers(self.require_key(), call),
                 timeout=self.client_timeout(call.timeouts),
             ) as resp:
                 raw = await resp.read()
                 if resp.status >= 400:
                     raise error_from_status(self.name, resp.status, raw, resp.headers)
-                return from_message(orjson.loads(raw), call.model)
+                return from_message(orjson.loads(raw), call.model, answer_tool(call.body, request))
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[Json]:
-        payload = orjson.dumps(to_messages_request(call, stream=True))
-        translator = StreamTranslator(call.model)
+        request = to_messages_request(call, stream=True, provider=self.name)
+        payload = orjson.dumps(request)
+        translator = StreamTranslator(call.model, answer_tool(call.body, request))
         with upstream_errors(self.name):
             async with self.session().post(
                 self._url("messages"),
                 data=payload,
-                headers=self._headers(self.require_key()),
+                headers=self._headers(self.require_key(), call),
                 timeout=self.client_timeout(call.timeouts),
             ) as resp:
                 if resp.status >= 400:

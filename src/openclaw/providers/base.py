@@ -10,8 +10,10 @@ failover never look at aiohttp or provider-specific exceptions.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
+import struct
 import time
 import uuid
 from abc import ABC, abstractmethod
@@ -50,6 +52,17 @@ class ProviderCall:
         msgs = self.body.get("messages") or []
         return msgs if isinstance(msgs, list) else []
 
+    def single_choice(self, provider: str, type_: str) -> None:
+        """Refuse ``n > 1`` for an upstream that answers with one choice (400 naming it)."""
+        n = self.body.get("n")
+        if isinstance(n, int) and n > 1:
+            raise InvalidRequest(
+                f"provider '{provider}' ({type_}) returns one choice per request; "
+                "n must be 1 for this model (OpenAI and OpenAI-compatible upstreams take n > 1)",
+                param="n",
+                code="unsupported_parameter",
+            )
+
 
 class Provider(ABC):
     """An upstream. Subclasses set ``type`` and implement :meth:`complete` and :meth:`stream`.
@@ -63,6 +76,8 @@ class Provider(ABC):
     default_base_url: ClassVar[str | None] = None
     key_env_var: ClassVar[str | None] = None
     can_stream: ClassVar[bool] = True
+    #: Whether :meth:`embed` reaches an embeddings endpoint (``kind: embedding`` aliases).
+    can_embed: ClassVar[bool] = False
 
     def __init__(self, name: str, config: ProviderConfig) -> None:
         self.name = name
@@ -137,6 +152,20 @@ class Provider(ABC):
     @abstractmethod
     def stream(self, call: ProviderCall) -> AsyncIterator[Json]:
         """Yield OpenAI ``chat.completion.chunk`` dicts."""
+
+    async def embed(self, call: ProviderCall) -> Json:
+        """Return an OpenAI embeddings response (``{"object": "list", "data": [...]}``).
+
+        ``call.body`` is an OpenAI ``/v1/embeddings`` request. Types that serve embeddings
+        set :attr:`can_embed` and override this; the rest refuse with a 400 naming the
+        provider, so a misconfigured ``kind: embedding`` alias never reaches a chat endpoint.
+        """
+        raise InvalidRequest(
+            f"provider '{self.name}' ({self.type}) does not serve embeddings; "
+            "use an openai, openai_compatible, ollama or mock provider for a "
+            "'kind: embedding' alias",
+            code="embeddings_not_supported",
+        )
 
 
 def new_id(prefix: str = "chatcmpl") -> str:
@@ -254,6 +283,87 @@ async def sse_events(resp: aiohttp.ClientResponse) -> AsyncIterator[tuple[str | 
             event = value.decode()
     if data:
         yield event, b"\n".join(data)
+
+
+def embedding_inputs(body: Json) -> list[str] | list[list[int]]:
+    """The ``input`` of an embeddings request as a list: strings, or token arrays."""
+    raw = body.get("input")
+    if isinstance(raw, str):
+        return [raw]
+    if isinstance(raw, list) and raw and all(isinstance(x, int) for x in raw):
+        return [list(raw)]
+    if isinstance(raw, list) and all(isinstance(x, str) for x in raw):
+        return list(raw)
+    if isinstance(raw, list) and all(
+        isinstance(x, list) and all(isinstance(t, int) for t in x) for x in raw
+    ):
+        return [list(x) for x in raw]
+    raise InvalidRequest(
+        "input must be a string, an array of strings, or token arrays", param="input"
+    )
+
+
+def encode_embedding(vector: list[float], encoding_format: Any) -> list[float] | str:
+    """A vector as OpenAI sends it: floats, or base64 of little-endian float32 values."""
+    if encoding_format == "base64":
+        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+    return vector
+
+
+def embedding_response(vectors: list[Any], model: str, prompt_tokens: int) -> Json:
+    return {
+        "object": "list",
+        "data": [
+            {"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)
+        ],
+        "model": model,
+        "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens},
+    }
+
+
+# Fields the ingress parsers put on a chat body so an Anthropic upstream gets what the client
+# sent (prompt caching, extended thinking, document metadata, beta flags) while every piece
+# of text stays in ``messages`` where the policies read and redact it. Upstreams that rebuild
+# the body field by field (Anthropic, Ollama) read what they understand; the OpenAI adapter
+# forwards the body as is, so it removes these with :func:`strip_extensions`.
+EXTENSION_FIELDS = ("thinking", "top_k", "anthropic_beta")
+# reasoning_content too: DeepSeek-style servers emit it but refuse it in requests.
+EXTENSION_MESSAGE_FIELDS = ("thinking_blocks", "reasoning_content", "is_error", "cache_control")
+EXTENSION_PART_FIELDS = ("cache_control", "document")
+
+
+def strip_extensions(body: Json) -> Json:
+    """``body`` without the Anthropic-only extension fields; copies only what changes."""
+    out = body
+    if any(k in body for k in EXTENSION_FIELDS):
+        out = {k: v for k, v in body.items() if k not in EXTENSION_FIELDS}
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        cleaned = [_strip_message(m) for m in messages]
+        if any(a is not b for a, b in zip(cleaned, messages, strict=True)):
+            out = dict(out, messages=cleaned)
+    tools = body.get("tools")
+    if isinstance(tools, list) and any(isinstance(t, dict) and "cache_control" in t for t in tools):
+        out = dict(out, tools=[_without(t, ("cache_control",)) for t in tools])
+    return out
+
+
+def _strip_message(msg: Any) -> Any:
+    if not isinstance(msg, dict):
+        return msg
+    out = _without(msg, EXTENSION_MESSAGE_FIELDS)
+    content = msg.get("content")
+    if isinstance(content, list) and any(
+        isinstance(p, dict) and any(k in p for k in EXTENSION_PART_FIELDS) for p in content
+    ):
+        out = dict(out, content=[_without(p, EXTENSION_PART_FIELDS) for p in content])
+    return out
+
+
+def _without(obj: Any, keys: tuple[str, ...]) -> Any:
+    if isinstance(obj, dict) and any(k in obj for k in keys):
+        return {k: v for k, v in obj.items() if k not in keys}
+    return obj
 
 
 def usage_dict(prompt: int, completion: int) -> Json:

@@ -4,23 +4,38 @@ It is a real adapter: it streams, counts tokens and answers through the same pip
 upstream. Every answer says it came from the mock, so it can never pass for a real model.
 The reply is derived from the last user message, so the same request gives the same answer.
 Special prompts let demos show failure handling: ``mock:error``, ``mock:json`` and
-``mock:tool`` (see README).
+``mock:tool`` (see README). Embeddings are deterministic too: each input's vector is derived
+from its SHA-256, unit length, :data:`EMBEDDING_DIMENSIONS` long unless ``dimensions`` says
+otherwise, so equal texts embed equally and the cache can be tested.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 import orjson
 
 from openclaw.errors import UpstreamError
-from openclaw.providers.base import Json, Provider, ProviderCall, chunk, new_id, now, usage_dict
+from openclaw.providers.base import (
+    Json,
+    Provider,
+    ProviderCall,
+    chunk,
+    embedding_inputs,
+    embedding_response,
+    encode_embedding,
+    new_id,
+    now,
+    usage_dict,
+)
 from openclaw.providers.registry import register
 
 PREFIX = "[mock]"
+EMBEDDING_DIMENSIONS = 16
 
 
 def estimate_tokens(text: str) -> int:
@@ -43,6 +58,7 @@ def message_text(content: Any) -> str:
 @register
 class MockProvider(Provider):
     type: ClassVar[str] = "mock"
+    can_embed: ClassVar[bool] = True
 
     @property
     def is_local(self) -> bool:
@@ -83,6 +99,7 @@ class MockProvider(Provider):
         )
 
     async def complete(self, call: ProviderCall) -> Json:
+        call.single_choice(self.name, self.type)
         text, tools = self._answer(call)
         message: Json = {"role": "assistant", "content": text or None}
         if tools:
@@ -99,6 +116,7 @@ class MockProvider(Provider):
         }
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[Json]:
+        call.single_choice(self.name, self.type)
         text, tools = self._answer(call)
         cid, created = new_id(), now()
         yield chunk(cid, call.model, created, {"role": "assistant", "content": ""})
@@ -116,5 +134,31 @@ class MockProvider(Provider):
         last["usage"] = usage_dict(self._prompt_tokens(call), estimate_tokens(text))
         yield last
 
+    async def embed(self, call: ProviderCall) -> Json:
+        dims = call.body.get("dimensions")
+        size = dims if isinstance(dims, int) and dims > 0 else EMBEDDING_DIMENSIONS
+        vectors: list[Any] = []
+        tokens = 0
+        for item in embedding_inputs(call.body):
+            seed = item if isinstance(item, str) else " ".join(map(str, item))
+            tokens += estimate_tokens(item) if isinstance(item, str) else len(item)
+            vectors.append(
+                encode_embedding(mock_vector(seed, size), call.body.get("encoding_format"))
+            )
+        return embedding_response(vectors, call.model, tokens)
+
     async def health(self) -> tuple[bool, str]:
         return True, "mock provider (no upstream)"
+
+
+def mock_vector(text: str, size: int) -> list[float]:
+    """A unit vector of ``size`` floats that depends only on ``text``."""
+    raw: list[float] = []
+    counter = 0
+    while len(raw) < size:
+        digest = hashlib.sha256(f"{counter}:{text}".encode()).digest()
+        raw.extend((b - 127.5) / 127.5 for b in digest)
+        counter += 1
+    raw = raw[:size]
+    norm = math.sqrt(sum(x * x for x in raw)) or 1.0
+    return [x / norm for x in raw]

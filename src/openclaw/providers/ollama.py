@@ -6,7 +6,12 @@ The differences that matter: sampling parameters live under ``options`` (``max_t
 becomes ``num_predict``); ``content`` is a plain string with images in a separate base64
 list; tool-call ``arguments`` are JSON objects, not strings, in both directions; a stream is
 NDJSON whose last line says ``"done": true``. A tool result carries the tool's name
-(``tool_name``), looked up from the assistant turn that made the call.
+(``tool_name``), looked up from the assistant turn that made the call. Ollama answers one
+choice, so ``n > 1`` is a 400 naming the provider.
+
+Embeddings go to ``POST /api/embed``, whose reply (``embeddings``, ``prompt_eval_count``) is
+translated into OpenAI's list shape; ``encoding_format: base64`` is produced here, since
+Ollama only sends floats, and token arrays are refused because Ollama takes only text.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from openclaw.providers.base import (
     Provider,
     ProviderCall,
     chunk,
+    embedding_inputs,
+    embedding_response,
+    encode_embedding,
     error_from_status,
     new_id,
     now,
@@ -40,6 +48,7 @@ _OPTIONS = {
     "seed": "seed",
     "frequency_penalty": "frequency_penalty",
     "presence_penalty": "presence_penalty",
+    "top_k": "top_k",  # an Anthropic Messages field the ingress keeps; Ollama has it too
 }
 
 
@@ -197,6 +206,8 @@ def from_chat(data: Any, model: str) -> Json:
     message: Json = {"role": "assistant", "content": msg.get("content") or None}
     if tools:
         message["tool_calls"] = tools
+    if msg.get("thinking"):  # a thinking model's reasoning, as other adapters report it
+        message["reasoning_content"] = str(msg["thinking"])
     return {
         "id": new_id(),
         "object": "chat.completion",
@@ -205,6 +216,33 @@ def from_chat(data: Any, model: str) -> Json:
         "choices": [{"index": 0, "message": message, "finish_reason": _finish(data, bool(tools))}],
         "usage": _usage(data),
     }
+
+
+def to_embed_request(call: ProviderCall, provider: str) -> Json:
+    """Translate an OpenAI embeddings body into an Ollama ``/api/embed`` body."""
+    inputs = embedding_inputs(call.body)
+    if inputs and not isinstance(inputs[0], str):
+        raise InvalidRequest(
+            f"provider '{provider}' (ollama) embeds text only; send input as strings, "
+            "not token arrays",
+            param="input",
+        )
+    out: Json = {"model": call.model, "input": inputs}
+    if isinstance(call.body.get("dimensions"), int):
+        out["dimensions"] = call.body["dimensions"]
+    return out
+
+
+def from_embed(data: Any, model: str, encoding_format: Any) -> Json:
+    """Translate an ``/api/embed`` reply into an OpenAI embeddings response."""
+    vectors = data.get("embeddings") if isinstance(data, dict) else None
+    if not isinstance(vectors, list) or not all(isinstance(v, list) for v in vectors):
+        raise ValueError("not an embed reply")
+    return embedding_response(
+        [encode_embedding([float(x) for x in v], encoding_format) for v in vectors],
+        str(data.get("model") or model),
+        int(data.get("prompt_eval_count") or 0),
+    )
 
 
 def model_names(raw: bytes) -> list[str]:
@@ -222,6 +260,7 @@ def model_names(raw: bytes) -> list[str]:
 class OllamaProvider(Provider):
     type: ClassVar[str] = "ollama"
     default_base_url: ClassVar[str | None] = "http://localhost:11434"
+    can_embed: ClassVar[bool] = True
 
     def _url(self, path: str) -> str:
         # The native API sits at the root; tolerate a base URL copied for the /v1 layer.
@@ -235,6 +274,7 @@ class OllamaProvider(Provider):
         return headers
 
     async def complete(self, call: ProviderCall) -> Json:
+        call.single_choice(self.name, self.type)
         payload = orjson.dumps(to_chat_request(call, stream=False))
         with upstream_errors(self.name):
             async with self.session().post(
@@ -249,6 +289,7 @@ class OllamaProvider(Provider):
                 return from_chat(orjson.loads(raw), call.model)
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[Json]:
+        call.single_choice(self.name, self.type)
         payload = orjson.dumps(to_chat_request(call, stream=True))
         cid, created, model = new_id(), now(), call.model
         started = done = False
@@ -279,6 +320,8 @@ class OllamaProvider(Provider):
                     msg = obj.get("message") or {}
                     if not isinstance(msg, dict):
                         raise ValueError("message is not an object")
+                    if msg.get("thinking"):
+                        yield chunk(cid, model, created, {"reasoning_content": msg["thinking"]})
                     if msg.get("content"):
                         yield chunk(cid, model, created, {"content": msg["content"]})
                     for call_ in tool_calls_out(msg.get("tool_calls")):
@@ -296,6 +339,20 @@ class OllamaProvider(Provider):
                         break
                 if not done:
                     raise UpstreamError(f"provider '{self.name}' ended the stream before done")
+
+    async def embed(self, call: ProviderCall) -> Json:
+        payload = orjson.dumps(to_embed_request(call, self.name))
+        with upstream_errors(self.name):
+            async with self.session().post(
+                self._url("embed"),
+                data=payload,
+                headers=self._headers(),
+                timeout=self.client_timeout(call.timeouts),
+            ) as resp:
+                raw = await resp.read()
+                if resp.status >= 400:
+                    raise error_from_status(self.name, resp.status, raw, resp.headers)
+                return from_embed(orjson.loads(raw), call.model, call.body.get("encoding_format"))
 
     async def list_models(self) -> list[str]:
         """Names of the models installed in this Ollama (``GET /api/tags``)."""

@@ -1,8 +1,11 @@
 """OpenAI Chat Completions, and any server that speaks it (vLLM, LM Studio, llama.cpp, Groq).
 
-The request body passes through nearly untouched; only ``model`` is replaced by the
-deployment's model name and ``stream_options.include_usage`` is forced on for streams, so the
-gateway can always report usage.
+The request body passes through nearly untouched (``n > 1`` included); only ``model`` is
+replaced by the deployment's model name, ``stream_options.include_usage`` is forced on for
+streams, so the gateway can always report usage, and the gateway's Anthropic-only extension
+fields (``cache_control``, thinking blocks: :data:`~openclaw.providers.base.EXTENSION_FIELDS`)
+are removed, since OpenAI refuses fields it does not know. Embeddings (``POST /embeddings``)
+pass through the same way.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from openclaw.providers.base import (
     ProviderCall,
     error_from_status,
     sse_events,
+    strip_extensions,
     upstream_errors,
 )
 from openclaw.providers.registry import register
@@ -33,6 +37,7 @@ class OpenAIProvider(Provider):
     default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
     key_env_var: ClassVar[str | None] = "OPENAI_API_KEY"
     key_required: ClassVar[bool] = True
+    can_embed: ClassVar[bool] = True
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", **self.config.headers}
@@ -42,7 +47,7 @@ class OpenAIProvider(Provider):
         return headers
 
     def _payload(self, call: ProviderCall, stream: bool) -> bytes:
-        body = {k: v for k, v in call.body.items() if k not in _GATEWAY_FIELDS}
+        body = {k: v for k, v in strip_extensions(call.body).items() if k not in _GATEWAY_FIELDS}
         body["model"] = call.model
         body["stream"] = stream
         if stream:
@@ -93,6 +98,24 @@ class OpenAIProvider(Provider):
                     yield obj
                 if not done:
                     raise UpstreamError(f"provider '{self.name}' ended the stream without [DONE]")
+
+    async def embed(self, call: ProviderCall) -> Json:
+        body = {k: v for k, v in call.body.items() if k not in _GATEWAY_FIELDS}
+        body["model"] = call.model
+        with upstream_errors(self.name):
+            async with self.session().post(
+                f"{self.base_url}/embeddings",
+                data=orjson.dumps(body),
+                headers=self._headers(),
+                timeout=self.client_timeout(call.timeouts),
+            ) as resp:
+                raw = await resp.read()
+                if resp.status >= 400:
+                    raise error_from_status(self.name, resp.status, raw, resp.headers)
+                data = orjson.loads(raw)
+                if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+                    raise UpstreamError(f"provider '{self.name}' sent embeddings without data")
+                return data
 
     async def health(self) -> tuple[bool, str]:
         try:
