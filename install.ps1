@@ -241,7 +241,7 @@ try {
             Test-RunningGateway $StampFile $OcBin
             Say "installing OpenClaw from $from with pipx (the first time takes a few minutes)"
             $target = Get-Target
-            & pipx install --force --python $Py $target | Out-Null
+            & pipx install --force --python $Py "$target[otel]" | Out-Null
             if ($LASTEXITCODE -ne 0) { Die "pipx could not install $target" }
             Set-Content -Path $StampFile -Value $StampNow -Encoding ascii
             Say "installed into $EnvDir"
@@ -269,7 +269,7 @@ try {
             Test-RunningGateway $StampFile $OcBin
             Say "installing OpenClaw from $from (the first time takes a few minutes)"
             $target = Get-Target
-            $pkg = if ($Dev) { @('-e', "$target[test]") } else { @($target) }
+            $pkg = if ($Dev) { @('-e', "$target[test]") } else { @("$target[otel]") }
             if (-not (Invoke-EnvPip $pkg)) { Die "pip could not install $target" }
             Set-Content -Path $StampFile -Value $StampNow -Encoding ascii
             Say "installed OpenClaw $((& $OcBin --version) -split ' ' | Select-Object -Last 1) into $Venv"

@@ -219,7 +219,7 @@ if [ "$METHOD" = pipx ]; then
     note_running_gateway
     say "installing OpenClaw from ${SRC:-PyPI} with pipx (the first time takes a few minutes)"
     pick_target
-    pipx install --force --python "$PY" "$TARGET" >/dev/null
+    pipx install --force --python "$PY" "${TARGET}[otel]" >/dev/null
     printf '%s\n' "$STAMP_NOW" >"$STAMP"
     say "installed into $ENV_DIR"
   fi
@@ -246,7 +246,7 @@ else
     if [ "$DEV" = 1 ]; then
       env_pip_install -e "${TARGET}[test]"
     else
-      env_pip_install "$TARGET"
+      env_pip_install "${TARGET}[otel]"  # OpenTelemetry traces (telemetry: in policies.yaml)
     fi
     printf '%s\n' "$STAMP_NOW" >"$STAMP"
     say "installed OpenClaw $("$OC_BIN" --version | awk '{print $NF}') into $VENV"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -22,11 +23,12 @@ from types import ModuleType
 from openclaw.audit import AuditLog
 from openclaw.cache.stage import CacheStage
 from openclaw.config import Config
+from openclaw.config.schema import TelemetrySettings
 from openclaw.errors import ConfigError
 from openclaw.limits.services import ServiceRegistry
 from openclaw.limits.stage import LimitsStage, ModelLimitsStage, UpstreamQuota
 from openclaw.pipeline.gateway import Gateway
-from openclaw.pipeline.stage import EventRelay, Stage
+from openclaw.pipeline.stage import EventRelay, Stage, Tracer
 from openclaw.policies.engine import PolicyStage, Rule, RuleContext, rules_in
 from openclaw.policies.rules import BUILTIN_RULES, PiiEngines
 from openclaw.providers.base import Provider
@@ -37,6 +39,7 @@ from openclaw.routing.select import ModelSelector
 from openclaw.routing.strategies import LatencyTracker
 from openclaw.state.memory import MemoryState
 from openclaw.state.shared import GatewayState, build_state
+from openclaw.telemetry import build_tracer
 
 
 @dataclass
@@ -49,6 +52,19 @@ class Shared:
     memory: MemoryState = field(default_factory=MemoryState)
     pii: PiiEngines = field(default_factory=PiiEngines)
     audit: AuditLog | None = None
+    tracer: Tracer | None = None
+    telemetry: TelemetrySettings | None = None  # what ``tracer`` was built from
+
+    def tracer_for(self, settings: TelemetrySettings) -> Tracer | None:
+        """The tracer for ``settings``: kept across reloads, rebuilt when they change."""
+        if self.telemetry != settings:
+            old = self.tracer
+            self.tracer = build_tracer(settings)
+            self.telemetry = settings
+            shutdown = getattr(old, "shutdown", None)
+            if shutdown is not None:  # flushing may wait on the network: not on the loop
+                threading.Thread(target=shutdown, name="otel-shutdown", daemon=True).start()
+        return self.tracer
 
 
 @dataclass
@@ -169,6 +185,7 @@ def assemble(
         providers=providers,
         state=state,
         events=shared.events,
+        tracer=shared.tracer_for(config.policies.telemetry),
     )
     return Assembly(config, gateway, dispatcher, services, shared)
 

@@ -131,6 +131,9 @@ async def serve(
         watcher.cancel()
         await runner.cleanup()  # stops accepting, waits for handlers up to shutdown_timeout
         await state.gateway.aclose()
+        tracer_shutdown = getattr(state.assembly.shared.tracer, "shutdown", None)
+        if tracer_shutdown is not None:  # export what is queued; it may wait on the network
+            await asyncio.to_thread(tracer_shutdown)
         state.gateway.audit.close()
         with contextlib.suppress(OSError):
             if pidfile.read_text().strip() == str(os.getpid()):

@@ -365,6 +365,28 @@ class StateSettings(Strict):
         return self
 
 
+class TelemetrySettings(Strict):
+    """OpenTelemetry traces (docs/observability.md); needs ``pip install openclaw[otel]``.
+
+    Off unless ``otlp_endpoint`` is set here or ``OTEL_EXPORTER_OTLP_ENDPOINT`` /
+    ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` is in the daemon's environment.
+    """
+
+    otlp_endpoint: str | None = None  # OTLP/HTTP, e.g. http://127.0.0.1:4318
+    service_name: str = "openclaw-gateway"
+    sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    headers: dict[str, SecretRef] = Field(default_factory=dict)  # values: ${ENV} only
+    capture_content: bool = False  # message text on spans: redacted form only
+    max_queue: int = Field(default=2048, ge=1)  # spans waiting for export; beyond: dropped
+
+    @field_validator("headers", mode="before")
+    @classmethod
+    def _header_refs(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: _secret(val, f"telemetry.headers.{k}") for k, val in v.items()}
+        return v
+
+
 class PoliciesFile(Strict):
     plugins: list[str] = Field(default_factory=list)  # modules to import (custom rules)
     policies: list[PolicyConfig] = Field(default_factory=list)
@@ -375,6 +397,7 @@ class PoliciesFile(Strict):
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     state: StateSettings = Field(default_factory=StateSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
     @model_validator(mode="after")
     def _unique_names(self) -> PoliciesFile:

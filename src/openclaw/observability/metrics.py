@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
@@ -89,6 +89,32 @@ class BreakerCollector(Collector):
         yield failures
 
 
+SpanCounts = Callable[[], tuple[int, int] | None]
+
+
+class SpanCollector(Collector):
+    """Trace spans exported and dropped (``telemetry:``), read from the tracer when scraped."""
+
+    def __init__(self, counts: SpanCounts) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        now = self.counts()
+        if now is None:  # tracing is off
+            return
+        exported, dropped = now
+        yield CounterMetricFamily(
+            "openclaw_trace_spans_exported",
+            "Trace spans the OTLP exporter delivered.",
+            value=exported,
+        )
+        yield CounterMetricFamily(
+            "openclaw_trace_spans_dropped",
+            "Trace spans dropped: the export queue was full or the exporter failed.",
+            value=dropped,
+        )
+
+
 class Metrics:
     """The gateway's metrics. ``known_aliases`` says which model aliases may be labels."""
 
@@ -96,6 +122,7 @@ class Metrics:
         self,
         known_aliases: Callable[[], Mapping[str, object]],
         breakers: BreakerSnapshot | None = None,
+        spans: SpanCounts | None = None,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._aliases = known_aliases
@@ -187,6 +214,8 @@ class Metrics:
         info.labels(__version__).set(1)
         if breakers is not None:
             r.register(BreakerCollector(breakers))
+        if spans is not None:
+            r.register(SpanCollector(spans))
 
     # -- label helpers -------------------------------------------------------------
     def route(self, alias: str | None) -> str:

@@ -308,7 +308,13 @@ def install(app: web.Application, state: AppState) -> None:
     def aliases() -> dict[str, Any]:
         return dict(state.config.models.models)
 
-    metrics = Metrics(aliases, breakers=lambda: state.gateway.dispatcher.breakers.snapshot())
+    def spans() -> tuple[int, int] | None:
+        counts = getattr(state.assembly.shared.tracer, "counts", None)
+        return None if counts is None else (counts.exported, counts.dropped)
+
+    metrics = Metrics(
+        aliases, breakers=lambda: state.gateway.dispatcher.breakers.snapshot(), spans=spans
+    )
     feed = Feed(aliases)
     # Observers travel with reloads (AppState.reload copies them to the new gateway).
     state.gateway.observers.extend([metrics.observe, feed.observe])

@@ -34,6 +34,7 @@ class Attempt:
     outcome: str  # "ok" or an error code
     latency_ms: float
     status: int | None = None
+    ended: float = field(default_factory=time.time)  # wall clock, for trace spans
 
     def to_dict(self) -> Json:
         return {
@@ -126,6 +127,9 @@ class Exchange:
     api: str = "chat"  # the ingress: chat | messages | responses | embeddings
     request_sha256: str | None = None
     response_sha256: str | None = None
+    traceparent: str | None = None  # the caller's W3C trace context, if it sent one
+    stage_timings: list[tuple[str, float, float]] = field(default_factory=list)  # name, ts, ms
+    trace: Any = None  # the tracer's handle on this request (openclaw.telemetry)
     started: float = field(default_factory=time.perf_counter)
     ts: float = field(default_factory=time.time)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 
@@ -31,7 +32,7 @@ from openclaw.config import Config
 from openclaw.errors import OpenClawError, ServiceUnavailable, UpstreamError
 from openclaw.pipeline.exchange import CLIENT_CLOSED, Exchange, Json
 from openclaw.pipeline.record import build_record
-from openclaw.pipeline.stage import ClientGone, Dispatch, EventRelay, Responder, Stage
+from openclaw.pipeline.stage import ClientGone, Dispatch, EventRelay, Responder, Stage, Tracer
 from openclaw.providers.base import Provider, chunk
 from openclaw.state.shared import GatewayState
 
@@ -64,6 +65,7 @@ class Gateway:
         providers: dict[str, Provider],
         state: GatewayState,
         events: EventRelay | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.config = config
         self.stages = list(stages)
@@ -73,6 +75,7 @@ class Gateway:
         self.providers = providers
         self.state = state
         self.events = events if events is not None else EventRelay()
+        self.tracer = tracer
         self.observers: list[Observer] = []  # metrics, dashboards, events: see every record
         self.audit_required = False  # set by an enforced audit policy
         self._after = _stage_hooks(self.stages, "after")
@@ -121,6 +124,11 @@ class Gateway:
         did not parse) skips the stages and is recorded and refused the same way.
         """
         ended = False
+        if self.tracer is not None:
+            try:
+                self.tracer.begin(ex)
+            except Exception:
+                log.exception("tracer failed")
 
         async def end() -> None:
             nonlocal ended
@@ -231,6 +239,7 @@ class Gateway:
         """Select the alias and run every stage; raises to refuse the request."""
         ex.alias = self.select(ex.requested_model, ex.task)
         for stage in self.stages:
+            t0 = time.perf_counter()
             try:
                 await stage.before(ex)
             except OpenClawError:
@@ -242,6 +251,8 @@ class Gateway:
                     "the request was refused rather than let through unchecked",
                     code="policy_error",
                 ) from exc
+            finally:
+                ex.stage_timings.append((stage.name, t0, (time.perf_counter() - t0) * 1000.0))
             if ex.response is not None:
                 break
 
@@ -379,6 +390,11 @@ class Gateway:
                 obs(ex, record)
             except Exception:
                 log.exception("observer failed")
+        if self.tracer is not None:
+            try:
+                self.tracer.end(ex, record)
+            except Exception:
+                log.exception("tracer failed")
 
     async def aclose(self) -> None:
         for p in self.providers.values():

@@ -97,6 +97,15 @@ class Responder(Protocol):
         """The stream failed after it was opened."""
 
 
+class Tracer(Protocol):
+    """Traces requests (``openclaw.telemetry``): ``begin`` when the exchange starts, ``end``
+    with its audit record. Neither may raise or block: exporting happens elsewhere."""
+
+    def begin(self, ex: Exchange) -> None: ...
+
+    def end(self, ex: Exchange, record: Json) -> None: ...
+
+
 class EventRelay:
     """Where stages report gateway events (budget spent, rate limited); channels listen.
 

@@ -32,6 +32,7 @@ from openclaw.providers.base import (
     error_from_status,
     new_id,
     now,
+    outbound_headers,
     sse_events,
     upstream_errors,
     usage_dict,
@@ -282,6 +283,7 @@ class AnthropicProvider(Provider):
             "Content-Type": "application/json",
             "anthropic-version": self.config.api_version or API_VERSION,
             **self.config.headers,
+            **outbound_headers(),
             "x-api-key": key,
         }
         beta = beta_header(call.body) if call is not None else None

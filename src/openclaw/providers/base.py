@@ -17,7 +17,8 @@ import struct
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -392,3 +393,15 @@ def chunk(
     if usage is not None:
         c["usage"] = usage
     return c
+
+
+#: Headers every upstream call of the current request carries (the W3C ``traceparent`` that
+#: ``openclaw.telemetry`` sets). A context variable, so each request's task sees its own.
+OUTBOUND_HEADERS: ContextVar[Mapping[str, str] | None] = ContextVar(
+    "openclaw_outbound_headers", default=None
+)
+
+
+def outbound_headers() -> Mapping[str, str]:
+    """What the current request adds to its upstream calls (each adapter's ``_headers``)."""
+    return OUTBOUND_HEADERS.get() or {}

@@ -34,6 +34,7 @@ from openclaw.providers.base import (
     error_from_status,
     new_id,
     now,
+    outbound_headers,
     upstream_errors,
     usage_dict,
 )
@@ -267,7 +268,7 @@ class OllamaProvider(Provider):
         return f"{self.base_url.removesuffix('/v1')}/api/{path}"
 
     def _headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", **self.config.headers}
+        headers = {"Content-Type": "application/json", **self.config.headers, **outbound_headers()}
         key = self.api_key()  # only behind an authenticating proxy or on ollama.com
         if key:
             headers["Authorization"] = f"Bearer {key}"

@@ -21,6 +21,7 @@ from openclaw.providers.base import (
     Provider,
     ProviderCall,
     error_from_status,
+    outbound_headers,
     sse_events,
     strip_extensions,
     upstream_errors,
@@ -40,7 +41,7 @@ class OpenAIProvider(Provider):
     can_embed: ClassVar[bool] = True
 
     def _headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", **self.config.headers}
+        headers = {"Content-Type": "application/json", **self.config.headers, **outbound_headers()}
         key = self.require_key() if self.key_required else self.api_key()
         if key:
             headers["Authorization"] = f"Bearer {key}"

@@ -82,6 +82,7 @@ def exchange_for(
         client_ip=request.remote,
     )
     ex.api = api
+    ex.traceparent = request.headers.get("traceparent")
     request[EXCHANGE_MADE] = True
     ex.cache_control = request.headers.get("X-OpenClaw-Cache")
     if identity is not None:
