@@ -21,6 +21,7 @@ from aiohttp import web
 from openclaw import __version__
 from openclaw.errors import AuthenticationError, PermissionDenied
 from openclaw.limits.ipfilter import ip_filter
+from openclaw.server import openapi
 from openclaw.server.auth import bearer, host_allowed, origin_allowed, token_matches
 from openclaw.server.chat import chat_completions
 from openclaw.server.errors import Handler, error_middleware, write_refusal_summaries
@@ -146,6 +147,10 @@ async def list_models(request: web.Request) -> web.Response:
     return json_response({"object": "list", "data": data})
 
 
+async def openapi_document(request: web.Request) -> web.Response:
+    return json_response(openapi.document())
+
+
 async def status(request: web.Request) -> web.Response:
     st = request.app[STATE]
     return json_response(await collect_status(st))
@@ -163,6 +168,7 @@ def create_app(state: AppState, installers: Sequence[RouteInstaller] = ()) -> we
     app.router.add_get("/v1/models", list_models)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/v1/openclaw/status", status)
+    app.router.add_get("/openapi.json", openapi_document)
     app.cleanup_ctx.append(_refusal_summaries)
     for install in installers:
         install(app, state)
