@@ -21,6 +21,7 @@ from typing import Protocol
 import orjson
 
 from openclaw.audit import AuditLog
+from openclaw.audit.record import AuditRecord
 from openclaw.config import Config
 from openclaw.errors import OpenClawError, ServiceUnavailable, UpstreamError
 from openclaw.pipeline.exchange import Exchange, Json
@@ -53,7 +54,7 @@ class Stage(Protocol):
     async def before(self, ex: Exchange) -> None: ...
 
 
-Observer = Callable[[Exchange, Json], None]
+Observer = Callable[[Exchange, AuditRecord], None]
 Hook = Callable[[Exchange], Awaitable[None]]
 StageFactory = Callable[["Gateway"], list[Stage]]
 
@@ -137,7 +138,7 @@ class Gateway:
             requested_model=model if isinstance(model, str) and model else None,
             client_ip=client_ip,
         )
-        ex.audit_extra["request_sha256"] = hashlib.sha256(
+        ex.audit.request_sha256 = hashlib.sha256(
             raw if raw is not None else orjson.dumps(body)
         ).hexdigest()
         return ex
@@ -171,9 +172,7 @@ class Gateway:
                 resp = f(resp)
             resp["openclaw"] = self.facts(ex)
             ex.response = resp
-            ex.audit_extra["response_sha256"] = hashlib.sha256(
-                orjson.dumps(resp.get("choices"))
-            ).hexdigest()
+            ex.audit.response_sha256 = hashlib.sha256(orjson.dumps(resp.get("choices"))).hexdigest()
             await self._hooks(self._after, ex)
             return resp
         except OpenClawError as exc:
@@ -266,7 +265,7 @@ class Gateway:
             err = UpstreamError(f"stream failed ({type(exc).__name__})")
             ex.fail(err)
             raise err from exc
-        ex.audit_extra["response_sha256"] = hasher.hexdigest()
+        ex.audit.response_sha256 = hasher.hexdigest()
         await self._hooks(self._after, ex)
         final = held if held is not None else _empty_chunk(ex)
         final["openclaw"] = self.facts(ex) | ex.final_chunk_extra

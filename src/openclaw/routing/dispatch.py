@@ -159,7 +159,7 @@ class Dispatcher:
                 )
             raise ServiceUnavailable(f"model '{ex.alias}' has no deployments")
         if too_small:
-            ex.audit_extra["context_skipped"] = [a for a, _ in too_small]
+            ex.audit.context_skipped = [a for a, _ in too_small]
         return out
 
     # -- bookkeeping -------------------------------------------------------------
@@ -358,7 +358,7 @@ class Dispatcher:
                 retryable=False,
             )
         self._record(ex, c, t0, None, outcome="ok_repaired")
-        ex.audit_extra["json_repaired"] = True
+        ex.audit.json_repaired = True
         return fixed
 
     # -- streaming ---------------------------------------------------------------

@@ -70,9 +70,9 @@ def audit_refusal(request: web.Request, exc: OpenClawError) -> dict[str, str]:
             service = "unauthenticated"
         ex = gw.exchange({}, service=service, raw=b"", client_ip=request.remote)
         ex.requested_model = None
-        ex.audit_extra["refused_at"] = "pipeline_entry" if passed else "door"
-        ex.audit_extra["path"] = request.path[:128]
-        del ex.audit_extra["request_sha256"]  # the body was not read (or not valid)
+        ex.audit.refused_at = "pipeline_entry" if passed else "door"
+        ex.audit.path = request.path[:128]
+        ex.audit.request_sha256 = None  # the body was not read (or not valid)
         ex.fail(exc)
         gw.finish(ex)
         return {"X-OpenClaw-Request-Id": ex.request_id}
