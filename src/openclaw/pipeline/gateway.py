@@ -22,6 +22,7 @@ import orjson
 
 from openclaw.audit import AuditLog
 from openclaw.audit.record import AuditRecord
+from openclaw.clock import Clock, SystemClock
 from openclaw.config import Config
 from openclaw.errors import OpenClawError, ServiceUnavailable, UpstreamError
 from openclaw.pipeline.exchange import Exchange, Json
@@ -85,12 +86,14 @@ class Gateway:
         providers: dict[str, Provider] | None = None,
         breakers: Breakers | None = None,
         latency: LatencyTracker | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.config = config
+        self.clock: Clock = clock or SystemClock()
         self.providers = providers if providers is not None else build_providers(config.models)
         self.selector = ModelSelector(config.models, config.default_alias)
         self.dispatcher = Dispatcher(
-            config.models, self.providers, breakers=breakers, latency=latency
+            config.models, self.providers, breakers=breakers, latency=latency, clock=self.clock
         )
         b = config.models.breaker
         self.dispatcher.breakers.configure(b.failures, b.cooldown_seconds)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from openclaw.audit import AuditLog
+from openclaw.clock import Clock
 from openclaw.config import CONFIG_FILES, Config, load_config
 from openclaw.errors import OpenClawError
 from openclaw.pipeline.gateway import Gateway
@@ -49,11 +50,18 @@ class AppState:
     _mtimes: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, home: Path, token: str, **kw: Any) -> AppState:
+    def build(cls, home: Path, token: str, *, clock: Clock | None = None, **kw: Any) -> AppState:
+        """``clock``: what breakers and deadlines read (a test passes a ManualClock)."""
         config = load_config(home)
         a = config.policies.audit
         audit = AuditLog(home / "audit.log", max_bytes=a.max_bytes, keep=a.keep)
-        gw = Gateway(config, audit=audit, breakers=Breakers(), latency=LatencyTracker())
+        gw = Gateway(
+            config,
+            audit=audit,
+            breakers=Breakers(clock=clock),
+            latency=LatencyTracker(),
+            clock=clock,
+        )
         st = cls(home=home, token=token, gateway=gw, **kw)
         st._mtimes = st._stat()
         return st
@@ -85,6 +93,7 @@ class AppState:
                 audit=old.audit,
                 breakers=old.dispatcher.breakers,
                 latency=old.dispatcher.latency,
+                clock=old.clock,
             )
             new.observers = list(old.observers)
         except OpenClawError as exc:

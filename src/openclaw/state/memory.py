@@ -7,12 +7,12 @@ so a config reload does not hand every service a fresh bucket or reset today's b
 
 from __future__ import annotations
 
-import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+from openclaw.clock import Clock, SystemClock
 from openclaw.state.base import ADMITTED, Admission, Bucket, Lease, StateBackend, Take
 
 
@@ -20,8 +20,9 @@ class MemoryState(StateBackend):
     kind = "memory"
     local = True
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
+    def __init__(self, clock: Clock | None = None) -> None:
+        # The monotonic reading itself: bucket refills, lease expiry, budget and cache TTLs.
+        self.clock = (clock or SystemClock()).monotonic
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
         self._leases: dict[str, dict[str, float]] = {}  # key -> member -> expires
         self._budgets: dict[str, tuple[float, int, float]] = {}  # key -> usd, tokens, expires
