@@ -6,11 +6,14 @@ import csv
 import dataclasses
 import io
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import openai
 import orjson
 from click.testing import CliRunner
 
+from harness import serve_gateway
 from openclaw.audit.record import COLUMNS, FIELDS, AuditRecord
 from openclaw.audit.stats import compute
 from openclaw.cli.audit import cli
@@ -73,3 +76,26 @@ def test_stats_read_stored_objects_and_typed_records_alike(make_record: MakeReco
     _, from_records = compute([AuditRecord.from_wire(stored)])
     assert from_dicts.to_dict() == from_records.to_dict()
     assert from_records.errors == 1 and from_records.prompt_tokens == 7
+
+
+async def test_a_plugins_fact_is_stored_under_extensions(openclaw_home: Path) -> None:
+    pol = (
+        "plugins: [examples.custom_rule]\n"
+        "policies:\n  - name: codenames\n    rule: no_codenames\n"
+        "    enforce: false\n    params: {codenames: [bluebird]}\n"
+    )
+    served = await serve_gateway(openclaw_home, policies=pol)
+    try:
+        client = openai.AsyncOpenAI(base_url=served.url, api_key=served.token, max_retries=0)
+        await client.chat.completions.create(
+            model="general", messages=[{"role": "user", "content": "status of Bluebird?"}]
+        )
+    finally:
+        await served.close()
+    [rec] = served.audit()
+    assert rec["extensions"] == {"no_codenames": {"hits": 1}}
+    assert rec["policies"][0]["outcome"] == "would_apply"
+    [row] = csv.DictReader(
+        io.StringIO(CliRunner().invoke(cli, ["export", "--format", "csv"]).output)
+    )
+    assert orjson.loads(row["extensions"]) == {"no_codenames": {"hits": 1}}
