@@ -20,12 +20,14 @@ next line's ``prev``. What a hash chain cannot show on its own is a cut at eithe
 newest records, or whole rotated-away files); ``openclaw audit verify`` prints the head hash
 so it can be kept elsewhere as an anchor.
 
-:class:`AuditRecord` is the one typed model of a record: the pipeline builds it
-(:func:`openclaw.pipeline.record.build_record`), the writer stores :meth:`AuditRecord.to_wire`,
-and ``audit stats``, ``audit tail``, ``audit export`` (one CSV column per field, in this
-order), the metrics and the dashboard read its fields. Built-in facts are declared fields;
-plugins put theirs in ``extensions``, stored as one ``"extensions"`` object so they can never
-overwrite a built-in field.
+:class:`AuditRecord` is the one typed model of a record. The pipeline builds it
+(:func:`openclaw.pipeline.record.build_record`) and the writer stores
+:meth:`AuditRecord.to_wire`; ``audit stats``, ``audit tail`` and the status page read stored
+lines through :meth:`AuditRecord.from_wire`; ``audit export`` writes one CSV column per field,
+in the model's order; the gateway's observers (metrics, dashboard feed, events) receive it
+beside the exchange it was built from. Built-in facts are declared fields; plugins put theirs
+in ``extensions``, stored as one ``"extensions"`` object so they can never overwrite a
+built-in field.
 """
 
 from __future__ import annotations
