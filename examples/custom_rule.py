@@ -9,6 +9,9 @@ importable modules), then use it in policies.yaml::
         rule: no_codenames
         enforce: true            # false = shadow mode: audited as would_apply, not refused
         params: {codenames: [bluebird, nightjar]}
+
+What the rule found goes into the audit record as a plugin's own fact, under
+``extensions.no_codenames`` (built-in fields are typed; plugins get this one slot).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class NoCodenames(Rule):
         hits = [c for c in self.params.codenames if c.lower() in text]
         if not hits:
             return None
+        ex.extensions["no_codenames"] = {"hits": len(hits)}
 
         def refuse(ex: Exchange) -> None:
             raise PolicyViolation("internal codenames may not be sent to a model")

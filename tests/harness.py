@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestServer
 
+from openclaw.clock import Clock
 from openclaw.daemon import make_app
 from openclaw.server.auth import ensure_token
 from openclaw.server.state import AppState
@@ -82,6 +83,7 @@ async def serve_gateway(
     models: str = MOCK_MODELS,
     policies: str | None = None,
     channels: str | None = None,
+    clock: Clock | None = None,
 ) -> Served:
     (home / "models.yaml").write_text(models)
     if policies is not None:
@@ -89,7 +91,7 @@ async def serve_gateway(
     if channels is not None:
         (home / "channels.yaml").write_text(channels)
     token = ensure_token(home)
-    state = AppState.build(home, token)
+    state = AppState.build(home, token, clock=clock)
     server = TestServer(make_app(state), host="127.0.0.1")
     await server.start_server()
     state.port = server.port or 0

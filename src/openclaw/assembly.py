@@ -22,6 +22,7 @@ from types import ModuleType
 
 from openclaw.audit import AuditLog
 from openclaw.cache.stage import CacheStage
+from openclaw.clock import Clock, SystemClock
 from openclaw.config import Config
 from openclaw.config.schema import TelemetrySettings
 from openclaw.errors import ConfigError
@@ -44,16 +45,25 @@ from openclaw.telemetry import build_tracer
 
 @dataclass
 class Shared:
-    """What outlives a config reload; one per daemon (or per test gateway)."""
+    """What outlives a config reload; one per daemon (or per test gateway).
 
-    breakers: Breakers = field(default_factory=Breakers)
+    ``clock`` is what breakers, deadlines, buckets and token grace periods read; a test
+    passes a :class:`~openclaw.clock.ManualClock` and advances it instead of sleeping.
+    """
+
+    clock: Clock = field(default_factory=SystemClock)
+    breakers: Breakers = field(init=False)
     latency: LatencyTracker = field(default_factory=LatencyTracker)
     events: EventRelay = field(default_factory=EventRelay)
-    memory: MemoryState = field(default_factory=MemoryState)
+    memory: MemoryState = field(init=False)
     pii: PiiEngines = field(default_factory=PiiEngines)
     audit: AuditLog | None = None
     tracer: Tracer | None = None
     telemetry: TelemetrySettings | None = None  # what ``tracer`` was built from
+
+    def __post_init__(self) -> None:
+        self.breakers = Breakers(clock=self.clock)
+        self.memory = MemoryState(self.clock)
 
     def tracer_for(self, settings: TelemetrySettings) -> Tracer | None:
         """The tracer for ``settings``: kept across reloads, rebuilt when they change."""
@@ -158,7 +168,7 @@ def assemble(
     b = config.models.breaker
     shared.breakers.configure(b.failures, b.cooldown_seconds)
     state = build_state(config.policies.state, shared.memory)
-    services = ServiceRegistry(config)
+    services = ServiceRegistry(config, clock=shared.clock)
     quotas = {
         name: p.requests_per_minute
         for name, p in config.models.providers.items()
@@ -166,7 +176,12 @@ def assemble(
     }
     gates = [UpstreamQuota(state, quotas)] if quotas else []
     dispatcher = Dispatcher(
-        config.models, providers, breakers=shared.breakers, latency=shared.latency, gates=gates
+        config.models,
+        providers,
+        breakers=shared.breakers,
+        latency=shared.latency,
+        gates=gates,
+        clock=shared.clock,
     )
     rules = RuleContext(
         config=config,

@@ -239,7 +239,8 @@ def test_export_csv_has_one_column_per_field(
     assert row["service"] == "billing" and row["status"] == "200" and row["cost_usd"] == "0.25"
     assert row["channel"] == "" and row["draft"] == "false"
     assert orjson.loads(row["policies"])[0]["outcome"] == "applied"
-    assert orjson.loads(row["extra"]) == {"stream": True}
+    # stream is a field of the record (issue 13 moved it out of the old catch-all column)
+    assert row["stream"] == "true" and row["extensions"] == ""
     assert len(row["hash"]) == 64
 
 

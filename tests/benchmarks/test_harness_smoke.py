@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from benchmarks.audit_record import main as audit_record_main
 from benchmarks.loadgen import percentiles
 from benchmarks.loadgen import run as run_load
 from benchmarks.payloads import PAYLOADS, TAG, render, tag_for
@@ -205,3 +206,12 @@ def test_targets_are_judged_against_the_same_run_and_unmeasured_ones_say_so() ->
         by["seed policies, pattern-only PII, 200-char clean prompt, 32 connections"]["pass"] is None
     )
     assert by["audit records lost in the soak"]["measured"] == "not measured"
+
+
+def test_the_audit_record_benchmark_compares_candidates_that_store_the_same_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    audit_record_main(["--rounds", "1"])  # asserts the candidates' stored JSON is identical
+    out = capsys.readouterr().out
+    assert out.count("AuditRecord: build_record + to_wire") == 2
+    assert out.count("pydantic, validated") == 2

@@ -14,6 +14,7 @@ import pytest
 
 from fakes import OpenAIUpstream, Reply
 from harness import SEED_POLICIES, Served, serve_gateway
+from openclaw.clock import ManualClock
 
 
 @pytest.fixture
@@ -50,8 +51,10 @@ models:
 {extra}"""
 
 
-async def make(home: Path, models: str, policies: str | None = None) -> Served:
-    return await serve_gateway(home, models=models, policies=policies)
+async def make(
+    home: Path, models: str, policies: str | None = None, clock: ManualClock | None = None
+) -> Served:
+    return await serve_gateway(home, models=models, policies=policies, clock=clock)
 
 
 def sdk(gw: Served) -> openai.AsyncOpenAI:
@@ -156,7 +159,10 @@ async def test_dead_primary_fails_over_within_connect_timeout_and_breaker_skips_
 async def test_breaker_recovers_through_a_probe(
     openclaw_home: Path, openai_upstream: OpenAIUpstream, second_upstream: OpenAIUpstream
 ) -> None:
-    served = await make(openclaw_home, two_deployments(openai_upstream.url, second_upstream.url))
+    clock = ManualClock()
+    served = await make(
+        openclaw_home, two_deployments(openai_upstream.url, second_upstream.url), clock=clock
+    )
     try:
         openai_upstream.enqueue("500")
         openai_upstream.enqueue("500")
@@ -164,9 +170,7 @@ async def test_breaker_recovers_through_a_probe(
         await ask(served)  # breaker on primary opens
         raw = await ask(served)
         assert raw.headers["x-openclaw-provider"] == "backup"
-        import asyncio
-
-        await asyncio.sleep(0.35)  # cooldown passes: one probe goes to primary, which is healthy
+        clock.advance(0.35)  # cooldown passes: one probe goes to primary, which is healthy
         raw = await ask(served)
         assert raw.headers["x-openclaw-provider"] == "primary"
         snap = served.state.gateway.dispatcher.breakers.snapshot()

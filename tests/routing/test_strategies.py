@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 
+from openclaw.clock import ManualClock
 from openclaw.config.schema import Deployment
 from openclaw.routing.breaker import Breakers
 from openclaw.routing.strategies import LatencyTracker, Orderer
@@ -117,16 +118,17 @@ def test_canary_percentages_over_100_are_refused_at_load() -> None:
 
 def test_breaker_opens_half_opens_and_closes() -> None:
     events: list[tuple[str, str, str]] = []
-    b = Breakers(threshold=2, cooldown=0.05)
+    clock = ManualClock()
+    b = Breakers(threshold=2, cooldown=0.05, clock=clock)
     b.listeners.append(lambda k, old, new: events.append((k, old, new)))
     assert b.allow("x")
     b.failure("x")
     assert b.allow("x")
     b.failure("x")
     assert not b.allow("x") and b.snapshot()["x"]["state"] == "open"
-    import time
-
-    time.sleep(0.06)
+    clock.advance(0.049)
+    assert b.snapshot()["x"]["state"] == "open"  # not a moment before the cooldown ends
+    clock.advance(0.011)
     assert b.snapshot()["x"]["state"] == "half_open"
     assert b.allow("x")  # the one probe
     assert not b.allow("x")  # nobody else while it runs
@@ -136,11 +138,10 @@ def test_breaker_opens_half_opens_and_closes() -> None:
 
 
 def test_failed_probe_reopens() -> None:
-    import time
-
-    b = Breakers(threshold=1, cooldown=0.05)
+    clock = ManualClock()
+    b = Breakers(threshold=1, cooldown=0.05, clock=clock)
     b.failure("x")
-    time.sleep(0.06)
+    clock.advance(0.06)
     assert b.allow("x")
     b.failure("x")
     assert not b.allow("x") and b.snapshot()["x"]["state"] == "open"

@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,14 @@ from typing import Any
 import orjson
 
 from openclaw.audit.reader import reverse_lines
-from openclaw.audit.record import GENESIS, SCHEMA_VERSION, canonical, now_ts, rotated_path
+from openclaw.audit.record import (
+    GENESIS,
+    SCHEMA_VERSION,
+    AuditRecord,
+    canonical,
+    now_ts,
+    rotated_path,
+)
 from openclaw.errors import ServiceUnavailable
 
 __all__ = ["SCHEMA_VERSION", "AuditLog", "AuditWriteError"]
@@ -105,8 +113,10 @@ class AuditLog:
                 ) from None
 
     # -- the hot path ------------------------------------------------------------------
-    def write(self, record: dict[str, Any]) -> None:
+    def write(self, record: AuditRecord | Mapping[str, Any]) -> None:
         """Append ``record`` (not modified) with ``v``, ``prev`` and ``hash`` added."""
+        if isinstance(record, AuditRecord):
+            record = record.to_wire()
         with self._lock:
             try:
                 fd = self._open()
@@ -130,7 +140,7 @@ class AuditLog:
                     f"audit log {self.path} write failed ({self.last_error})"
                 ) from None
 
-    def _line(self, record: dict[str, Any]) -> tuple[bytes, str]:
+    def _line(self, record: Mapping[str, Any]) -> tuple[bytes, str]:
         body = {"v": SCHEMA_VERSION, **record}
         body.pop("hash", None)
         body.pop("file_start", None)

@@ -21,7 +21,7 @@ from typing import IO, Any
 
 import orjson
 
-from openclaw.audit.record import log_files, record_time
+from openclaw.audit.record import AuditRecord, log_files, record_time
 
 __all__ = [
     "Follower",
@@ -32,6 +32,7 @@ __all__ = [
     "last_records",
     "parse_line",
     "parse_time",
+    "read_records",
     "reverse_lines",
 ]
 
@@ -141,6 +142,12 @@ def iter_records(path: Path, flt: RecordFilter | None = None) -> Iterator[Record
         rec = parse_line(line.raw)
         if rec is not None and (flt is None or flt(rec)):
             yield rec
+
+
+def read_records(path: Path, flt: RecordFilter | None = None) -> Iterator[AuditRecord]:
+    """:func:`iter_records`, each read as the typed :class:`AuditRecord`."""
+    for rec in iter_records(path, flt):
+        yield AuditRecord.from_wire(rec)
 
 
 def reverse_lines(f: IO[bytes], *, end: int | None = None, chunk: int = 1 << 16) -> Iterator[bytes]:

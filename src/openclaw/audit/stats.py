@@ -11,7 +11,8 @@ Definitions, so a hand count matches:
 * a *draft* is a record with ``draft: true``.
 
 Grouping is by ``service``, ``model``, ``provider`` or ``task``; a record without that field
-falls in the group ``-``.
+falls in the group ``-``. Records are read through :class:`~openclaw.audit.record.AuditRecord`,
+so a field holding the wrong JSON type counts as missing.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from openclaw.audit.record import PII_RULE
+from openclaw.audit.record import PII_RULE, AuditRecord
 
 __all__ = ["GROUP_FIELDS", "Stats", "compute", "percentile"]
 
@@ -37,19 +38,16 @@ def percentile(sorted_values: list[float], pct: float) -> float | None:
     return sorted_values[rank - 1]
 
 
-def _number(value: Any) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+def _number(value: float | None) -> float:
+    if value is not None and math.isfinite(value):
         return float(value)
     return 0.0
 
 
-def is_pii_reroute(rec: Mapping[str, Any]) -> bool:
-    policies = rec.get("policies")
-    if not isinstance(policies, list):
-        return False
+def is_pii_reroute(rec: AuditRecord) -> bool:
     return any(
         isinstance(d, dict) and d.get("rule") == PII_RULE and d.get("outcome") == "applied"
-        for d in policies
+        for d in rec.policies
     )
 
 
@@ -67,20 +65,18 @@ class Stats:
     drafts: int = 0
     latencies: list[float] = field(default_factory=list, repr=False)
 
-    def add(self, rec: Mapping[str, Any]) -> None:
+    def add(self, rec: AuditRecord) -> None:
         self.requests += 1
-        status = rec.get("status")
-        if isinstance(status, int) and status >= 400:
+        if rec.status is not None and rec.status >= 400:
             self.errors += 1
-        self.prompt_tokens += int(_number(rec.get("prompt_tokens")))
-        self.completion_tokens += int(_number(rec.get("completion_tokens")))
-        self.cost_usd += _number(rec.get("cost_usd"))
-        latency = rec.get("latency_ms")
-        if isinstance(latency, int | float) and not isinstance(latency, bool):
-            self.latencies.append(float(latency))
+        self.prompt_tokens += int(_number(rec.prompt_tokens))
+        self.completion_tokens += int(_number(rec.completion_tokens))
+        self.cost_usd += _number(rec.cost_usd)
+        if rec.latency_ms is not None:
+            self.latencies.append(float(rec.latency_ms))
         if is_pii_reroute(rec):
             self.pii_reroutes += 1
-        if rec.get("draft") is True:
+        if rec.draft:
             self.drafts += 1
 
     @property
@@ -108,17 +104,21 @@ class Stats:
 
 
 def compute(
-    records: Iterable[Mapping[str, Any]], by: str | None = None
+    records: Iterable[AuditRecord | Mapping[str, Any]], by: str | None = None
 ) -> tuple[list[Stats], Stats]:
-    """(per-group figures, largest group first; figures over all records)."""
+    """(per-group figures, largest group first; figures over all records).
+
+    Stored JSON objects are read as :class:`AuditRecord` first.
+    """
     if by is not None and by not in GROUP_FIELDS:
         raise ValueError(f"cannot group by {by!r}; choose one of {', '.join(GROUP_FIELDS)}")
     total = Stats("total")
     groups: dict[str, Stats] = {}
-    for rec in records:
+    for item in records:
+        rec = item if isinstance(item, AuditRecord) else AuditRecord.from_wire(item)
         total.add(rec)
         if by is not None:
-            value = rec.get(by)
+            value = getattr(rec, by)
             key = NO_GROUP if value is None or value == "" else str(value)
             group = groups.get(key)
             if group is None:

@@ -83,7 +83,7 @@ class CacheStage:
 
     def _bypass(self, ex: Exchange, reason: str) -> None:
         ex.cache = "bypass"
-        ex.audit_extra["cache_reason"] = reason
+        ex.audit.cache_reason = reason
         ex.response_headers["X-OpenClaw-Cache"] = "bypass"
         self.bypassed += 1
 
@@ -120,7 +120,7 @@ class CacheStage:
                 )
                 raw = None
             entry = _decode(raw)
-            ex.audit_extra["cache_key"] = key[:16]
+            ex.audit.cache_key = key[:16]
             if entry is not None:
                 ex.cache = "hit"
                 ex.response = entry["response"]
@@ -162,7 +162,7 @@ class CacheStage:
         if result is None:
             return False  # the leader failed: make our own call
         ex.response = _copy(result)
-        ex.audit_extra["dedup_of"] = leader
+        ex.audit.dedup_of = leader
         ex.response_headers["X-OpenClaw-Dedup"] = leader
         self.deduplicated += 1
         return True
@@ -198,7 +198,7 @@ class CacheStage:
             {"v": ENTRY_VERSION, "model": ex.alias, "stored": time.time(), "response": resp}
         )
         if len(value) > self.settings.max_entry_bytes:
-            ex.audit_extra["cache_reason"] = "too_large"
+            ex.audit.cache_reason = "too_large"
             return
         s = self.settings
         try:

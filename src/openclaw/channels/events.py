@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from openclaw.clock import Clock, SystemClock
 from openclaw.config.schema import EVENT_KINDS
 
 if TYPE_CHECKING:
@@ -177,7 +178,8 @@ class _Outbox:
 
 
 class EventBus:
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or SystemClock()  # the throttle window
         self._outboxes: dict[str, _Outbox] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last: dict[tuple[str, str], tuple[float, int]] = {}
@@ -229,7 +231,7 @@ class EventBus:
             raise ValueError(f"unknown event kind {kind!r}")
         payload = dict(data or {})
         if key is not None:
-            now = time.monotonic()
+            now = self.clock.monotonic()
             last, suppressed = self._last.get((kind, key), (float("-inf"), 0))
             if now - last < THROTTLE_SECONDS:
                 self._last[(kind, key)] = (last, suppressed + 1)

@@ -53,7 +53,7 @@ class ChannelManager:
     def __init__(self, state: AppState) -> None:
         self.state = state
         self.channels: dict[str, Channel] = {}
-        self.bus = EventBus()
+        self.bus = EventBus(clock=state.assembly.shared.clock)
         self.watch = GatewayWatch(state, self.bus, self._on_exchange)
         self._lock = asyncio.Lock()
         self._pending: set[asyncio.Task[None]] = set()

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from openclaw.audit.record import AuditRecord
 from openclaw.channels.events import EventBus
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class GatewayWatch:
                 hooks.remove(fn)  # type: ignore[arg-type]
 
     # -- hooks -------------------------------------------------------------------------
-    def observe(self, ex: Exchange, record: dict[str, Any]) -> None:
+    def observe(self, ex: Exchange, record: AuditRecord) -> None:
         facts = failover_facts(ex)
         if facts is not None:
             first = ex.attempts[0].deployment if ex.attempts else ""

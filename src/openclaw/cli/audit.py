@@ -27,20 +27,17 @@ from openclaw.audit.reader import (
     Follower,
     RecordFilter,
     iter_lines,
-    iter_records,
     last_records,
     parse_line,
     parse_time,
+    read_records,
 )
-from openclaw.audit.record import FIELDS
+from openclaw.audit.record import COLUMNS, AuditRecord
 from openclaw.audit.stats import GROUP_FIELDS, Stats, compute, is_pii_reroute
 from openclaw.audit.verify import verify
 from openclaw.config import home_dir
 
 Record = dict[str, Any]
-
-_CSV_COLUMNS = (*FIELDS, "v", "prev", "hash", "extra")
-_NOT_EXTRA = frozenset((*FIELDS, "v", "prev", "hash", "file_start"))
 
 
 def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -121,7 +118,7 @@ def tail(
         if as_json:
             click.echo(orjson.dumps(rec).decode())
         else:
-            console.print(render(rec))
+            console.print(render(AuditRecord.from_wire(rec)))
             console.file.flush()
 
     follower = Follower(path) if follow else None
@@ -140,50 +137,44 @@ def tail(
         follower.close()
 
 
-def _status_style(status: Any) -> str:
-    if not isinstance(status, int):
+def _status_style(status: int | None) -> str:
+    if status is None:
         return "dim"
     return "green" if status < 400 else "yellow" if status < 500 else "bold red"
 
 
-def render(rec: Record) -> Text:
+def render(rec: AuditRecord) -> Text:
     """One readable line for a record."""
     t = Text()
-    ts = str(rec.get("ts") or "?").replace("T", " ").removesuffix("Z")
+    ts = (rec.ts or "?").replace("T", " ").removesuffix("Z")
     t.append(ts, "dim")
-    t.append(f" {rec.get('status', '-')!s:>3}", _status_style(rec.get("status")))
-    t.append(f" {rec.get('service') or '-'}", "bold cyan")
-    where = "/".join(str(rec[k]) for k in ("channel", "task") if rec.get(k))
+    t.append(f" {'-' if rec.status is None else rec.status!s:>3}", _status_style(rec.status))
+    t.append(f" {rec.service or '-'}", "bold cyan")
+    where = "/".join(v for v in (rec.channel, rec.task) if v)
     if where:
         t.append(f" {where}", "cyan")
-    t.append(f" {rec.get('model') or '-'}", "bold")
-    upstream = "/".join(str(rec[k]) for k in ("provider", "provider_model") if rec.get(k))
+    t.append(f" {rec.model or '-'}", "bold")
+    upstream = "/".join(v for v in (rec.provider, rec.provider_model) if v)
     if upstream:
         t.append(f" → {upstream}", "dim")
-    latency = rec.get("latency_ms")
-    if isinstance(latency, int | float):
-        t.append(f" {latency:.0f}ms")
-    ttft = rec.get("ttft_ms")
-    if isinstance(ttft, int | float):
-        t.append(f" (ttft {ttft:.0f}ms)", "dim")
-    if rec.get("prompt_tokens") is not None or rec.get("completion_tokens") is not None:
-        t.append(f" {rec.get('prompt_tokens') or 0}+{rec.get('completion_tokens') or 0} tok")
-    cost = rec.get("cost_usd")
-    if isinstance(cost, int | float) and cost:
-        t.append(f" ${cost:.4f}", "green")
+    if rec.latency_ms is not None:
+        t.append(f" {rec.latency_ms:.0f}ms")
+    if rec.ttft_ms is not None:
+        t.append(f" (ttft {rec.ttft_ms:.0f}ms)", "dim")
+    if rec.prompt_tokens is not None or rec.completion_tokens is not None:
+        t.append(f" {rec.prompt_tokens or 0}+{rec.completion_tokens or 0} tok")
+    if rec.cost_usd:
+        t.append(f" ${rec.cost_usd:.4f}", "green")
     if is_pii_reroute(rec):
         t.append(" PII-reroute", "bold magenta")
-    if rec.get("draft") is True:
+    if rec.draft:
         t.append(" draft", "yellow")
-    attempts = rec.get("attempts")
-    if isinstance(attempts, list) and len(attempts) > 1:
-        t.append(f" {len(attempts)} attempts", "yellow")
-    err = rec.get("error")
-    if err:
-        msg = err.get("message") or err.get("code") if isinstance(err, dict) else err
-        t.append(f" {msg}", "red")
-    if rec.get("request_id"):
-        t.append(f" {rec['request_id']}", "dim")
+    if len(rec.attempts) > 1:
+        t.append(f" {len(rec.attempts)} attempts", "yellow")
+    if rec.error:
+        t.append(f" {rec.error.get('message') or rec.error.get('code')}", "red")
+    if rec.request_id:
+        t.append(f" {rec.request_id}", "dim")
     return t
 
 
@@ -212,7 +203,7 @@ def stats(
     """
     path = _log_path(file)
     flt = RecordFilter(since=since, until=until, service=service, model=model)
-    groups, total = compute(iter_records(path, flt), by)
+    groups, total = compute(read_records(path, flt), by)
     if as_json:
         out = {
             "file": str(path),
@@ -322,8 +313,9 @@ def export(
 ) -> None:
     """Write the records in a time window as JSON lines or CSV.
 
-    CSV has the standard fields, then v, prev and hash, then 'extra': any other fields as
-    one JSON object.
+    CSV has one column per field of the audit record, in the record's order, ending with
+    extensions (plugins' facts, and any key an older record has that the record does not
+    declare, as one JSON object) and the chain fields v, file_start, prev and hash.
     """
     path = _log_path(file)
     flt = RecordFilter(since=since, until=until, service=service, model=model)
@@ -338,11 +330,25 @@ def export(
                 out.write(raw.decode().rstrip("\n") + "\n")
             return
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(_CSV_COLUMNS)
+        writer.writerow(COLUMNS)
         for _, rec in matching:
-            extra = {k: v for k, v in rec.items() if k not in _NOT_EXTRA}
-            row = [_cell(rec.get(k)) for k in _CSV_COLUMNS[:-1]]
-            writer.writerow([*row, _cell(extra) if extra else ""])
+            writer.writerow(csv_row(rec))
+
+
+_DECLARED = frozenset(COLUMNS)
+
+
+def csv_row(stored: Record) -> list[str]:
+    """One CSV row in :data:`COLUMNS` order, of the values as stored (an export changes none).
+
+    Keys the record does not declare go into ``extensions``, as :meth:`AuditRecord.from_wire`
+    reads them.
+    """
+    ext = stored.get("extensions")
+    extensions = dict(ext) if isinstance(ext, dict) else {} if ext is None else {"extensions": ext}
+    extensions.update((k, v) for k, v in stored.items() if k not in _DECLARED)
+    row = dict(stored, extensions=extensions or None)
+    return [_cell(row.get(k)) for k in COLUMNS]
 
 
 def _cell(value: Any) -> str:

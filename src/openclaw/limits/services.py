@@ -24,11 +24,11 @@ import hashlib
 import json
 import os
 import secrets
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openclaw.clock import Clock, SystemClock
 from openclaw.config import Config
 from openclaw.errors import ConfigError, Conflict, NotFound
 
@@ -60,8 +60,9 @@ class StoredToken:
 class TokenStore:
     """``services.json``: ``{"version": 1, "services": {name: [{sha256, created, expires}]}}``."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, *, clock: Clock | None = None) -> None:
         self.path = home / STORE_FILE
+        self.clock: Clock = clock or SystemClock()  # wall time: expiries are stored
 
     def stamp(self) -> tuple[int, int, int] | None:
         try:
@@ -104,7 +105,7 @@ class TokenStore:
 
     def add(self, name: str) -> str:
         services = self.load()
-        now = time.time()
+        now = self.clock.time()
         if any(t.live(now) for t in services.get(name, [])):
             raise Conflict(
                 f"service '{name}' already has a token; use 'openclaw service rotate {name}'"
@@ -116,7 +117,7 @@ class TokenStore:
 
     def rotate(self, name: str, grace: float) -> str:
         services = self.load()
-        now = time.time()
+        now = self.clock.time()
         old = [t for t in services.get(name, []) if t.live(now)]
         if not old:
             raise NotFound(
@@ -142,8 +143,9 @@ class TokenStore:
 class ServiceRegistry:
     """Token -> service name, from policies.yaml references and services.json."""
 
-    def __init__(self, config: Config) -> None:
-        self.store = TokenStore(config.home)
+    def __init__(self, config: Config, *, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self.store = TokenStore(config.home, clock=self.clock)
         self.from_config: dict[str, str] = {}
         self.unset: list[str] = []  # services whose token variable is not set
         for svc in config.policies.services:
@@ -176,7 +178,7 @@ class ServiceRegistry:
             return name
         self._refresh()
         hit = self._stored.get(digest)
-        if hit is not None and hit[1].live(time.time()):
+        if hit is not None and hit[1].live(self.clock.time()):
             return hit[0]
         return None
 

@@ -31,8 +31,9 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
+from openclaw.audit.record import BudgetFacts, LimitsCharge
 from openclaw.config import Config
 from openclaw.config.schema import QueueSettings, ServiceConfig
 from openclaw.errors import PermissionDenied, RateLimited, UpstreamError
@@ -158,7 +159,7 @@ class LimitsStage:
         alias = ex.alias or ""
         denied = bool(svc.deny_models) and plan.model_matches(alias, svc.deny_models)
         if denied or (svc.allow_models and not plan.model_matches(alias, svc.allow_models)):
-            ex.audit_extra["limit"] = f"service:{svc.name}:models"
+            ex.audit.limit = f"service:{svc.name}:models"
             raise PermissionDenied(
                 f"service '{svc.name}' may not use model '{alias}' "
                 f"(services[{svc.name}].allow_models / deny_models in policies.yaml)",
@@ -178,18 +179,21 @@ class LimitsStage:
             over = "tokens_per_day"
         if over is None:
             return
-        info: dict[str, Any] = {
+        info: BudgetFacts = {
             "service": svc.name,
             "exceeded": over,
             "spent_usd": round(usd, 6),
             "spent_tokens": tokens,
             "usd_per_day": b.usd_per_day,
             "tokens_per_day": b.tokens_per_day,
+            "action": "block",
         }
         to = b.downgrade_to
         if to is not None:
             if ex.alias != to:
-                info.update(action="downgrade", model_before=ex.alias, model_after=to)
+                info["action"] = "downgrade"
+                info["model_before"] = ex.alias
+                info["model_after"] = to
                 ex.response_headers["X-OpenClaw-Budget"] = (
                     f"downgraded; exceeded={over}; from={ex.alias}; to={to}"
                 )
@@ -198,12 +202,11 @@ class LimitsStage:
                 self.events.emit("budget_exceeded", {**info, "request_id": ex.request_id}, svc.name)
             else:
                 info["action"] = "none (already on the downgrade model)"
-            ex.audit_extra["budget"] = info
+            ex.audit.budget = info
             return
-        info["action"] = "block"
-        ex.audit_extra["budget"] = info
+        ex.audit.budget = info
         limit = f"budget:{svc.name}:{over}"
-        ex.audit_extra["limit"] = limit
+        ex.audit.limit = limit
         self.refused[limit] += 1
         self.events.emit("budget_exceeded", {**info, "request_id": ex.request_id}, svc.name)
         spent = (
@@ -236,7 +239,7 @@ class LimitsStage:
                 if adm.ok:
                     if queued:
                         ms = (time.monotonic() - started) * 1000
-                        ex.audit_extra["queued_ms"] = round(ms, 1)
+                        ex.audit.queued_ms = round(ms, 1)
                     return used[-1]
                 limit = adm.denied or "unknown"
                 q = self._queue(limit, sets)
@@ -269,7 +272,7 @@ class LimitsStage:
 
     def _refuse(self, ex: Exchange, limit: str, wait: float) -> NoReturn:
         retry = 1 if wait < 0 else max(1, math.ceil(wait))
-        ex.audit_extra["limit"] = limit
+        ex.audit.limit = limit
         self.refused[limit] += 1
         self.events.emit(
             "rate_limited",
@@ -290,11 +293,11 @@ class LimitsStage:
 
     async def settle(self, ex: Exchange, g: Grant, *, record: bool = True) -> None:
         actual = plan.used_tokens(ex, g.prompt_estimate)
-        summary: dict[str, Any] = {"estimated_tokens": g.estimate, "charged_tokens": actual}
+        summary: LimitsCharge = {"estimated_tokens": g.estimate, "charged_tokens": actual}
         adj: list[Take] = []
         if g.backend is not None and g.token_takes and actual != g.estimate:
             adj = [Take(t.bucket, float(actual - g.estimate)) for t in g.token_takes]
-        if g.backend is not None and str(ex.audit_extra.get("limit", "")).startswith("model:"):
+        if g.backend is not None and (ex.audit.limit or "").startswith("model:"):
             # Refused by a model's own limit after this grant: the request never ran, so
             # it gives back its service and global request tokens too.
             adj += [Take(t.bucket, -t.cost) for t in g.request_takes]
@@ -305,7 +308,7 @@ class LimitsStage:
             summary["charged_usd"] = usd
             charge = (plan.budget_key(g.budget_service), usd, actual, plan.BUDGET_KEEP_SECONDS)
         if record:
-            ex.audit_extra["limits"] = summary
+            ex.audit.limits = summary
         if (
             charge is not None
             and g.backend is not None

@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from openclaw.observability.metrics import PII_RULE, BoundedLabel
+from openclaw.audit.record import PII_RULE, AuditRecord
+from openclaw.observability.metrics import BoundedLabel
 from openclaw.pipeline.exchange import QUOTA_SKIPPED, Exchange
 
 RING_SIZE = 500
@@ -177,8 +178,12 @@ class Feed:
         self._deployment = BoundedLabel(limit=200)
 
     # -- feeding ---------------------------------------------------------------------
-    def observe(self, ex: Exchange, record: Mapping[str, Any]) -> None:
-        """A gateway observer: remember one finished exchange."""
+    def observe(self, ex: Exchange, record: AuditRecord) -> None:
+        """A gateway observer: remember one finished exchange.
+
+        The entry is taken from the exchange, which the record was built from: the feed
+        keeps unrounded timings and the epoch ``ts`` its minute buckets need.
+        """
         alias = ex.alias if ex.alias is not None and ex.alias in self._aliases() else "unknown"
         policies = [
             {"policy": d.policy, "rule": d.rule, "outcome": d.outcome}

@@ -17,7 +17,6 @@ which lets the first :data:`MAX_FREE_LABELS` values through and folds the rest i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -25,6 +24,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from openclaw import __version__
+from openclaw.audit.record import PII_RULE, AuditRecord
 from openclaw.pipeline.exchange import QUOTA_SKIPPED, Exchange
 
 UNKNOWN = "unknown"
@@ -32,7 +32,6 @@ OTHER = "other"
 MAX_FREE_LABELS = 50
 #: Error codes that mean "refused by a limit" (a rate limit or a spending budget).
 LIMIT_CODES = frozenset({"rate_limit_exceeded", "budget_exceeded"})
-PII_RULE = "if_context_contains_pii_use_sensitive_model"
 
 # Chat latencies run from milliseconds (cache, mock) to minutes (long generations).
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
@@ -233,7 +232,7 @@ class Metrics:
         self.rate_limit_blocked.labels(self._limit(limit_id)).inc()
 
     # -- the observer ----------------------------------------------------------------
-    def observe(self, ex: Exchange, record: Mapping[str, Any]) -> None:
+    def observe(self, ex: Exchange, record: AuditRecord) -> None:
         """Count one finished exchange (a gateway observer)."""
         route = self.route(ex.alias)
         upstream = ex.provider or "none"
@@ -253,8 +252,7 @@ class Metrics:
         elif ex.cache == "miss":
             self.cache_miss(route)
         if ex.status == 429 and ex.error is not None and ex.error.code in LIMIT_CODES:
-            limit = record.get("limit")
-            self.rate_limited(limit if isinstance(limit, str) and limit else ex.error.code or "")
+            self.rate_limited(record.limit or ex.error.code or "")
         if ex.cost_usd:
             self.cost.labels(upstream, route).inc(ex.cost_usd)
         service = self._service(ex.service)

@@ -4,6 +4,11 @@ Stages read and write it instead of passing arguments along. A policy that rerou
 ``alias``; one that must keep data local sets ``local_only``; one that answers by itself sets
 ``response``. Response transforms (draft marking, restoring pseudonyms) are registered as
 filters so the same code serves streamed and non-streamed answers.
+
+Facts that only the audit record keeps go in ``ex.audit`` (:class:`AuditFacts`, one typed
+field per fact, e.g. ``ex.audit.limit = "global:requests"``); a plugin's own facts go in
+``ex.extensions`` (``ex.extensions["my_plugin"] = {...}``), which the record stores as its
+``extensions`` object.
 """
 
 from __future__ import annotations
@@ -13,6 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from openclaw.audit.record import (
+    AttemptFacts,
+    BudgetFacts,
+    ContentCapture,
+    DecisionFacts,
+    LimitsCharge,
+)
 from openclaw.errors import OpenClawError
 
 Json = dict[str, Any]
@@ -36,7 +48,7 @@ class Attempt:
     status: int | None = None
     ended: float = field(default_factory=time.time)  # wall clock, for trace spans
 
-    def to_dict(self) -> Json:
+    def to_dict(self) -> AttemptFacts:
         return {
             "deployment": self.deployment,
             "provider": self.provider,
@@ -57,8 +69,8 @@ class PolicyDecision:
     model_after: str | None = None
     detail: str | None = None
 
-    def to_dict(self) -> Json:
-        d: Json = {
+    def to_dict(self) -> DecisionFacts:
+        d: DecisionFacts = {
             "policy": self.policy,
             "rule": self.rule,
             "outcome": self.outcome,
@@ -78,6 +90,35 @@ class PolicyDecision:
         if self.model_after and self.model_after != self.model_before:
             s += f";model={self.model_after}"
         return s
+
+
+@dataclass(slots=True)
+class AuditFacts:
+    """What stages learn about a request that only its audit record keeps.
+
+    Each field is the :class:`~openclaw.audit.record.AuditRecord` field of the same name
+    (documented there); ``None`` leaves it out of the record.
+    """
+
+    request_sha256: str | None = None  # gateway: of the body as received
+    response_sha256: str | None = None  # gateway: of the answer's choices (or streamed text)
+    auth: str | None = None  # server
+    claimed_service: str | None = None  # server
+    refused_at: str | None = None  # server: refusals before the pipeline
+    path: str | None = None  # server: refusals before the pipeline
+    client_gone: str | None = None  # gateway: why the client was let go (write_timeout)
+    refusals_summarised: int | None = None  # server: a summary record of door refusals
+    since: float | None = None  # server: when the first summarised refusal came (epoch s)
+    limit: str | None = None  # limits (and any refusal naming X-OpenClaw-Limit)
+    budget: BudgetFacts | None = None  # limits
+    queued_ms: float | None = None  # limits
+    limits: LimitsCharge | None = None  # limits, when the request ends
+    cache_reason: str | None = None  # cache
+    cache_key: str | None = None  # cache
+    dedup_of: str | None = None  # cache
+    context_skipped: list[str] | None = None  # dispatch
+    json_repaired: bool | None = None  # dispatch
+    content: ContentCapture | None = None  # the audit policy's content capture
 
 
 @dataclass(slots=True)
@@ -120,13 +161,12 @@ class Exchange:
     response_filters: list[ResponseFilter] = field(default_factory=list)
     final_chunk_extra: Json = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
-    audit_extra: Json = field(default_factory=dict)
+    audit: AuditFacts = field(default_factory=AuditFacts)
+    extensions: Json = field(default_factory=dict)  # plugins' facts for the audit record
     scratch: Json = field(default_factory=dict)  # stages' own per-request state
     skill: Json | None = None  # {"name", "version", "inputs"}: the PII policy scans the inputs
     skill_audit: Json | None = None  # what the record says of the skill (input digests)
     api: str = "chat"  # the ingress: chat | messages | responses | embeddings
-    request_sha256: str | None = None
-    response_sha256: str | None = None
     traceparent: str | None = None  # the caller's W3C trace context, if it sent one
     stage_timings: list[tuple[str, float, float]] = field(default_factory=list)  # name, ts, ms
     trace: Any = None  # the tracer's handle on this request (openclaw.telemetry)
@@ -142,4 +182,4 @@ class Exchange:
         self.status = exc.status
         limit = exc.headers.get("X-OpenClaw-Limit")
         if limit:  # a refusal by a limit names it: the audit record and metrics say which
-            self.audit_extra["limit"] = limit
+            self.audit.limit = limit

@@ -28,6 +28,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 import orjson
 
 from openclaw.audit import AuditLog
+from openclaw.audit.record import AuditRecord
 from openclaw.config import Config
 from openclaw.errors import OpenClawError, ServiceUnavailable, UpstreamError
 from openclaw.pipeline.exchange import CLIENT_CLOSED, Exchange, Json
@@ -38,7 +39,7 @@ from openclaw.state.shared import GatewayState
 
 log = logging.getLogger("openclaw.gateway")
 
-Observer = Callable[[Exchange, Json], None]
+Observer = Callable[[Exchange, AuditRecord], None]
 Hook = Callable[[Exchange], Awaitable[None]]
 Selector = Callable[[str | None, str | None], str]
 
@@ -111,7 +112,7 @@ class Gateway:
             requested_model=model if isinstance(model, str) and model else None,
             client_ip=client_ip,
         )
-        ex.request_sha256 = hashlib.sha256(
+        ex.audit.request_sha256 = hashlib.sha256(
             raw if raw is not None else orjson.dumps(body)
         ).hexdigest()
         return ex
@@ -158,7 +159,7 @@ class Gateway:
             if isinstance(exc, asyncio.CancelledError | ConnectionResetError):
                 ex.status = CLIENT_CLOSED
                 if isinstance(exc, ClientGone):
-                    ex.audit_extra["client_gone"] = exc.reason
+                    ex.audit.client_gone = exc.reason
             elif ex.error is None or not isinstance(exc, OpenClawError):
                 log.exception("request %s failed", ex.request_id)
                 ex.fail(OpenClawError(f"internal error ({type(exc).__name__}); see the daemon log"))
@@ -266,7 +267,7 @@ class Gateway:
                 resp = f(resp)
             resp["openclaw"] = self.facts(ex)
             ex.response = resp
-            ex.response_sha256 = hashlib.sha256(orjson.dumps(resp.get("choices"))).hexdigest()
+            ex.audit.response_sha256 = hashlib.sha256(orjson.dumps(resp.get("choices"))).hexdigest()
             await self._hooks(self._after, ex)
             return resp
         except OpenClawError as exc:
@@ -344,7 +345,7 @@ class Gateway:
             err = UpstreamError(f"stream failed ({type(exc).__name__})")
             ex.fail(err)
             raise err from exc
-        ex.response_sha256 = hasher.hexdigest()
+        ex.audit.response_sha256 = hasher.hexdigest()
         await self._hooks(self._after, ex)
         final = held if held is not None else _empty_chunk(ex)
         final["openclaw"] = self.facts(ex) | ex.final_chunk_extra

@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
+from openclaw.audit.record import AuditRecord
 from openclaw.config.schema import EVENT_KINDS
 from openclaw.errors import OpenClawError
 from openclaw.pipeline.exchange import Exchange, Json
@@ -103,7 +104,7 @@ class Tracer(Protocol):
 
     def begin(self, ex: Exchange) -> None: ...
 
-    def end(self, ex: Exchange, record: Json) -> None: ...
+    def end(self, ex: Exchange, record: AuditRecord) -> None: ...
 
 
 class EventRelay:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from openclaw.audit.record import ContentCapture
 from openclaw.config.schema import PiiSettings
 from openclaw.errors import ConfigError, PolicyViolation
 from openclaw.pipeline.exchange import Exchange, Json
@@ -226,8 +227,12 @@ class LogAllRequestsAndResponses(Rule):
         return Verdict(apply=lambda ex: self._capture(ex, messages))
 
     def _capture(self, ex: Exchange, messages: list[Json]) -> None:
-        content: Json = {"mode": self.params.content, "messages": messages, "response": None}
-        ex.audit_extra["content"] = content
+        content: ContentCapture = {
+            "mode": self.params.content,
+            "messages": messages,
+            "response": None,
+        }
+        ex.audit.content = content
         parts: list[str] = []
 
         def finish(text: str) -> None:

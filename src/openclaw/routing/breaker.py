@@ -2,14 +2,16 @@
 
 ``threshold`` consecutive failures open the breaker for ``cooldown`` seconds; after that one
 request is let through as a probe (half-open). Its success closes the breaker, its failure
-opens it again. Listeners hear every state change (events, metrics).
+opens it again. Listeners hear every state change (events, metrics). Time is read from the
+injected :class:`~openclaw.clock.Clock`, so a test moves past a cooldown instead of sleeping.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from openclaw.clock import Clock, SystemClock
 
 Listener = Callable[[str, str, str], None]  # deployment, old state, new state
 
@@ -22,19 +24,22 @@ class Breaker:
     opened_at: float | None = None
     probing: bool = False
 
-    def state(self, now: float | None = None) -> str:
+    def state(self, now: float) -> str:
+        """``now``: the breakers' clock's ``monotonic()``."""
         if self.opened_at is None:
             return "closed"
-        now = time.monotonic() if now is None else now
         if now - self.opened_at >= self.cooldown:
             return "half_open"
         return "open"
 
 
 class Breakers:
-    def __init__(self, threshold: int = 3, cooldown: float = 30.0) -> None:
+    def __init__(
+        self, threshold: int = 3, cooldown: float = 30.0, *, clock: Clock | None = None
+    ) -> None:
         self.threshold = threshold
         self.cooldown = cooldown
+        self.clock: Clock = clock or SystemClock()
         self._by_key: dict[str, Breaker] = {}
         self.listeners: list[Listener] = []
 
@@ -52,7 +57,7 @@ class Breakers:
 
     def allow(self, key: str) -> bool:
         b = self.get(key)
-        state = b.state()
+        state = b.state(self.clock.monotonic())
         if state == "closed":
             return True
         if state == "half_open" and not b.probing:
@@ -62,24 +67,27 @@ class Breakers:
 
     def success(self, key: str) -> None:
         b = self.get(key)
-        old = b.state()
+        old = b.state(self.clock.monotonic())
         b.failures, b.opened_at, b.probing = 0, None, False
         if old != "closed":
             self._notify(key, old, "closed")
 
     def failure(self, key: str) -> None:
         b = self.get(key)
-        old = b.state()
+        now = self.clock.monotonic()
+        old = b.state(now)
         b.failures += 1
         if b.probing or b.failures >= b.threshold:
-            b.opened_at = time.monotonic()
+            b.opened_at = now
             b.probing = False
             if old != "open":
                 self._notify(key, old, "open")
 
     def snapshot(self) -> dict[str, dict[str, object]]:
+        now = self.clock.monotonic()
         return {
-            k: {"state": b.state(), "failures": b.failures} for k, b in sorted(self._by_key.items())
+            k: {"state": b.state(now), "failures": b.failures}
+            for k, b in sorted(self._by_key.items())
         }
 
     def _notify(self, key: str, old: str, new: str) -> None:

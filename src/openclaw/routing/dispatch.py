@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 import orjson
 
+from openclaw.clock import Clock, SystemClock
 from openclaw.config.schema import Deployment, ModelAlias, ModelsFile, Timeouts
 from openclaw.errors import (
     ContextLengthExceeded,
@@ -96,10 +96,12 @@ class Dispatcher:
         breakers: Breakers | None = None,
         latency: LatencyTracker | None = None,
         gates: Sequence[Gate] = (),
+        clock: Clock | None = None,
     ) -> None:
         self.models = models
         self.providers = providers
-        self.breakers = breakers or Breakers()
+        self.clock: Clock = clock or SystemClock()  # deadlines and attempt latencies
+        self.breakers = breakers or Breakers(clock=self.clock)
         self.latency = latency or LatencyTracker()
         self.orderer = Orderer(self.latency)
         #: Checked in order before each attempt; one that raises skips the deployment
@@ -162,14 +164,14 @@ class Dispatcher:
                 )
             raise ServiceUnavailable(f"model '{ex.alias}' has no deployments")
         if too_small:
-            ex.audit_extra["context_skipped"] = [a for a, _ in too_small]
+            ex.audit.context_skipped = [a for a, _ in too_small]
         return out
 
     # -- bookkeeping -------------------------------------------------------------
     def _record(
         self, ex: Exchange, c: Candidate, t0: float, exc: OpenClawError | None, outcome: str = "ok"
     ) -> None:
-        ms = (time.perf_counter() - t0) * 1000.0
+        ms = (self.clock.monotonic() - t0) * 1000.0
         if exc is not None:
             outcome = exc.code or "error"
         status = None if exc is None else getattr(exc, "upstream_status", None) or exc.status
@@ -200,12 +202,11 @@ class Dispatcher:
             8,
         )
 
-    @staticmethod
     def _call(
-        ex: Exchange, c: Candidate, deadline: float, body: Json | None = None
+        self, ex: Exchange, c: Candidate, deadline: float, body: Json | None = None
     ) -> ProviderCall:
         t = c.deployment.timeouts or c.spec.timeouts
-        remaining = max(0.05, deadline - time.monotonic())
+        remaining = max(0.05, deadline - self.clock.monotonic())
         if remaining < t.total:
             t = Timeouts(
                 connect=min(t.connect, remaining),
@@ -224,7 +225,7 @@ class Dispatcher:
         """Try candidates in passes until one succeeds; see the module docstring."""
         cands = self.candidates(ex)
         spec = cands[0].spec
-        deadline = time.monotonic() + spec.timeouts.total
+        deadline = self.clock.monotonic() + spec.timeouts.total
         last: OpenClawError | None = None
         filtered: ContentFiltered | None = None
         skip: set[str] = set()
@@ -238,7 +239,7 @@ class Dispatcher:
                         self.orderer.advance(c.alias)
                 if c.key in skip or not self.breakers.allow(c.key):
                     continue
-                if time.monotonic() >= deadline:
+                if self.clock.monotonic() >= deadline:
                     raise self._final(
                         ex,
                         UpstreamTimeout(f"request deadline of {spec.timeouts.total:g}s exceeded"),
@@ -274,7 +275,7 @@ class Dispatcher:
             ra = getattr(last, "retry_after", None)
             if isinstance(ra, (int, float)) and ra > 0:
                 delay = max(delay, min(float(ra), RETRY_AFTER_CAP))
-            if time.monotonic() + delay >= deadline:
+            if self.clock.monotonic() + delay >= deadline:
                 break
             await asyncio.sleep(delay)
         if filtered is not None and filtered.response is not None:
@@ -304,7 +305,7 @@ class Dispatcher:
     # -- non-streaming -------------------------------------------------------------
     async def complete(self, ex: Exchange) -> Json:
         async def attempt(c: Candidate, deadline: float) -> Json:
-            t0 = time.perf_counter()
+            t0 = self.clock.monotonic()
             try:
                 resp = await c.provider.complete(self._call(ex, c, deadline))
             except OpenClawError as exc:
@@ -320,7 +321,7 @@ class Dispatcher:
                     raise ContentFiltered(resp)
             else:
                 self._record(ex, c, t0, None)
-            self.latency.observe(c.key, (time.perf_counter() - t0) * 1000.0)
+            self.latency.observe(c.key, (self.clock.monotonic() - t0) * 1000.0)
             if _wants_json(ex.body) and not _is_json(resp):
                 resp = await self._repair_json(ex, c, deadline, resp)
             self._accept(ex, c, resp)
@@ -346,7 +347,7 @@ class Dispatcher:
             {"role": "assistant", "content": content},
             {"role": "user", "content": JSON_REPAIR_PROMPT},
         ]
-        t0 = time.perf_counter()
+        t0 = self.clock.monotonic()
         try:
             fixed = await c.provider.complete(self._call(ex, c, deadline, body))
         except OpenClawError as exc:
@@ -361,7 +362,7 @@ class Dispatcher:
                 retryable=False,
             )
         self._record(ex, c, t0, None, outcome="ok_repaired")
-        ex.audit_extra["json_repaired"] = True
+        ex.audit.json_repaired = True
         return fixed
 
     # -- streaming ---------------------------------------------------------------
@@ -369,7 +370,7 @@ class Dispatcher:
         async def attempt(
             c: Candidate, deadline: float
         ) -> tuple[Candidate, AsyncIterator[Json], Json, float]:
-            t0 = time.perf_counter()
+            t0 = self.clock.monotonic()
             agen = c.provider.stream(self._call(ex, c, deadline))
             try:
                 first = await agen.__anext__()
@@ -387,7 +388,7 @@ class Dispatcher:
         c, agen, first, t0 = await self._run(ex, attempt)
         ex.error = None
         self._served(ex, c)
-        self.latency.observe(c.key, (time.perf_counter() - t0) * 1000.0)
+        self.latency.observe(c.key, (self.clock.monotonic() - t0) * 1000.0)
         try:
             yield first
             async for ch in agen:

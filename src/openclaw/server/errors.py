@@ -92,9 +92,9 @@ async def audit_refusal(request: web.Request, exc: OpenClawError) -> web.Respons
                 return error_response(exc)  # counted: the next summary record says so
         ex = gw.exchange({}, service=service, raw=b"", client_ip=request.remote)
         ex.requested_model = None
-        ex.audit_extra["refused_at"] = "pipeline_entry" if passed else "door"
-        ex.audit_extra["path"] = request.path[:128]
-        ex.request_sha256 = None  # the body was not read (or not valid)
+        ex.audit.refused_at = "pipeline_entry" if passed else "door"
+        ex.audit.path = request.path[:128]
+        ex.audit.request_sha256 = None  # the body was not read (or not valid)
         ex.fail(exc)
         out = HttpResponder(request, gw)
         await gw.run(ex, out)
@@ -143,11 +143,11 @@ async def write_refusal_summaries(st: AppState) -> int:
     for address, held in st.refusals.take():
         ex = gw.exchange({}, service="unauthenticated", raw=b"", client_ip=address)
         ex.requested_model = None
-        ex.request_sha256 = None
-        ex.audit_extra["refused_at"] = "door"
-        ex.audit_extra["path"] = held.path
-        ex.audit_extra["refusals_summarised"] = held.count
-        ex.audit_extra["since"] = round(held.since, 3)
+        ex.audit.request_sha256 = None
+        ex.audit.refused_at = "door"
+        ex.audit.path = held.path
+        ex.audit.refusals_summarised = held.count
+        ex.audit.since = round(held.since, 3)
         ex.fail(held.error)
         await gw.run(ex, Collect())
         written += 1

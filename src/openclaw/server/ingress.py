@@ -86,9 +86,9 @@ def exchange_for(
     request[EXCHANGE_MADE] = True
     ex.cache_control = request.headers.get("X-OpenClaw-Cache")
     if identity is not None:
-        ex.audit_extra["auth"] = "service_token"
+        ex.audit.auth = "service_token"
         if claimed and claimed != identity:
-            ex.audit_extra["claimed_service"] = claimed[:64]
+            ex.audit.claimed_service = claimed[:64]
             ex.fail(
                 PermissionDenied(
                     f"this token belongs to service '{identity}'; it cannot act as "

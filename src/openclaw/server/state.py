@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from openclaw.assembly import Assembly, Shared, assemble, audit_log_for
+from openclaw.clock import Clock, SystemClock
 from openclaw.config import CONFIG_FILES, Config, load_config
 from openclaw.errors import OpenClawError
 from openclaw.pipeline.gateway import Gateway
@@ -51,9 +52,10 @@ class AppState:
     _mtimes: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, home: Path, token: str, **kw: Any) -> AppState:
+    def build(cls, home: Path, token: str, *, clock: Clock | None = None, **kw: Any) -> AppState:
+        """``clock``: what breakers and deadlines read (a test passes a ManualClock)."""
         config = load_config(home)
-        parts = assemble(config, Shared(audit=audit_log_for(config)))
+        parts = assemble(config, Shared(audit=audit_log_for(config), clock=clock or SystemClock()))
         st = cls(home=home, token=token, assembly=parts, **kw)
         st._mtimes = st._stat()
         return st

@@ -13,7 +13,7 @@ from typing import Any
 
 from openclaw import __version__
 from openclaw.audit.reader import parse_line, reverse_lines
-from openclaw.audit.record import log_files, record_time
+from openclaw.audit.record import AuditRecord, log_files, record_time
 from openclaw.server.limits_status import limits_status
 from openclaw.server.state import AppState
 
@@ -68,8 +68,8 @@ def recent_activity(
                     return out
                 if ts >= since:
                     out["requests"] += 1
-                    status = rec.get("status")
-                    if rec.get("error") or (isinstance(status, int) and status >= 400):
+                    typed = AuditRecord.from_wire(rec)
+                    if typed.error or (typed.status is not None and typed.status >= 400):
                         out["errors"] += 1
     return out
 

@@ -7,10 +7,10 @@ reload does not hand every service a fresh bucket or reset today's budget.
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
+from openclaw.clock import Clock, SystemClock
 from openclaw.state.base import ADMITTED, Admission, Bucket, Lease, StateBackend, Take
 
 
@@ -18,8 +18,9 @@ class MemoryState(StateBackend):
     kind = "memory"
     local = True
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
+    def __init__(self, clock: Clock | None = None) -> None:
+        # The monotonic reading itself: bucket refills, lease expiry, budget and cache TTLs.
+        self.clock = (clock or SystemClock()).monotonic
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
         self._leases: dict[str, dict[str, float]] = {}  # key -> member -> expires
         self._budgets: dict[str, tuple[float, int, float]] = {}  # key -> usd, tokens, expires

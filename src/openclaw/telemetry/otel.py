@@ -18,8 +18,9 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from openclaw.audit.record import AuditRecord
 from openclaw.config.schema import TelemetrySettings
-from openclaw.pipeline.exchange import Exchange, Json
+from openclaw.pipeline.exchange import Exchange
 from openclaw.providers.base import OUTBOUND_HEADERS
 
 PROPAGATOR = TraceContextTextMapPropagator()
@@ -126,7 +127,7 @@ class OtelTracer:
         token = OUTBOUND_HEADERS.set(carrier)
         ex.trace = (span, token)
 
-    def end(self, ex: Exchange, record: Json) -> None:
+    def end(self, ex: Exchange, record: AuditRecord) -> None:
         if not isinstance(ex.trace, tuple):
             return
         span, token = ex.trace
@@ -137,8 +138,8 @@ class OtelTracer:
         span.update_name(f"{_operation(ex)} {ex.alias or ex.requested_model or ''}".strip())
         span.set_attributes(_attributes(ex))
         if self.settings.capture_content:
-            content = record.get("content")
-            if isinstance(content, dict) and content.get("mode") == "redacted":
+            content = record.content
+            if content is not None and content.get("mode") == "redacted":
                 span.set_attribute("gen_ai.input.messages", _json(content.get("messages")))
                 if content.get("response") is not None:
                     span.set_attribute("gen_ai.output.messages", _json(content["response"]))
