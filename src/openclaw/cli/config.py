@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from openclaw.config import CONFIG_FILES, home_dir, load_config
+from openclaw.config import CONFIG_FILES, home_dir
 from openclaw.errors import OpenClawError
+from openclaw.providers.registry import load_checked_config
 
 
 @click.group()
@@ -25,7 +26,7 @@ def validate() -> None:
     """
     home = home_dir()
     try:
-        cfg = load_config(home)
+        cfg = load_checked_config(home)
         from openclaw.pipeline.gateway import Gateway
 
         Gateway(cfg)

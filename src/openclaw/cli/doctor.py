@@ -24,9 +24,10 @@ import click
 
 from openclaw import service
 from openclaw.audit.record import log_files
-from openclaw.config import Config, home_dir, load_config
+from openclaw.config import Config, home_dir
 from openclaw.config.defaults import write_default_config
 from openclaw.errors import OpenClawError
+from openclaw.providers.registry import ProviderRegistry, load_checked_config
 from openclaw.server.auth import ensure_token, read_token, token_path
 from openclaw.service.fallback import background_pid
 from openclaw.service.install import manager_named
@@ -96,7 +97,7 @@ def check_config(home: Path) -> tuple[list[Finding], Config | None]:
     try:
         from openclaw.pipeline.gateway import Gateway
 
-        cfg = load_config(home)
+        cfg = load_checked_config(home)
         Gateway(cfg)
     except OpenClawError as exc:
         return [
@@ -200,12 +201,11 @@ def check_port(home: Path, port: int) -> list[Finding]:
 
 
 def check_keys(cfg: Config) -> list[Finding]:
-    from openclaw.providers.registry import builtin_config
-
+    registry = ProviderRegistry.from_entry_points()
     out = []
     used = {d.provider for a in cfg.models.models.values() for d in a.deployments}
     for name in sorted(used | set(cfg.models.providers)):
-        pc = cfg.models.providers.get(name) or builtin_config(name)
+        pc = registry.provider_config(cfg.models, name)
         ref = pc.api_key
         if ref is None or ref.var is None or ref.resolve():
             continue
@@ -234,15 +234,13 @@ def check_keys(cfg: Config) -> list[Finding]:
 
 
 def check_ollama(cfg: Config) -> list[Finding]:
-    from openclaw.config.defaults import ollama_models
-    from openclaw.providers.registry import builtin_config
-
+    registry = ProviderRegistry.from_entry_points()
     wanted: dict[str, set[str]] = {}  # base URL -> models
     for alias in cfg.models.models.values():
         for d in alias.deployments:
-            pc = cfg.models.providers.get(d.provider) or builtin_config(d.provider)
+            pc = registry.provider_config(cfg.models, d.provider)
             if pc.type == "ollama":
-                url = pc.base_url or builtin_config("ollama").base_url or ""
+                url = pc.base_url or registry.default_config("ollama").base_url or ""
                 wanted.setdefault(url, set()).add(d.model)
     sensitive = cfg.models.models.get("sensitive")
     out = []
@@ -257,7 +255,7 @@ def check_ollama(cfg: Config) -> list[Finding]:
             )
         )
     for url, models in sorted(wanted.items()):
-        have = ollama_models(url)
+        have = registry.get("ollama").discover(url)
         if have is None:
             out.append(
                 Finding(

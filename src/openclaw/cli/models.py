@@ -9,7 +9,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from openclaw.config import home_dir, load_config
+from openclaw.config import home_dir
+from openclaw.providers.registry import load_checked_config
 
 
 @click.group()
@@ -24,7 +25,7 @@ cli.name = "models"
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_(as_json: bool) -> None:
     """List model aliases with their deployments and tasks."""
-    cfg = load_config(home_dir())
+    cfg = load_checked_config(home_dir())
     rows: list[dict[str, Any]] = []
     for alias, spec in cfg.models.models.items():
         rows.append(

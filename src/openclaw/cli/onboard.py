@@ -26,9 +26,10 @@ from rich.console import Console
 from rich.prompt import Confirm, Prompt
 
 from openclaw import service
-from openclaw.config import CONFIG_FILES, DEFAULT_PORT, home_dir, load_config
+from openclaw.config import CONFIG_FILES, DEFAULT_PORT, home_dir
 from openclaw.config.defaults import DEFAULT_CHANNELS
 from openclaw.errors import OpenClawError
+from openclaw.providers.registry import load_checked_config
 from openclaw.server.auth import ensure_token, read_token, token_path
 from openclaw.service.probe import (
     KEY_VARS,
@@ -314,7 +315,7 @@ def validate_dir(home: Path) -> str:
     """Load and build the gateway from ``home`` as the daemon would; a one-line summary."""
     from openclaw.pipeline.gateway import Gateway
 
-    cfg = load_config(home)
+    cfg = load_checked_config(home)
     gw = Gateway(cfg)
     try:
         asyncio.run(gw.aclose())

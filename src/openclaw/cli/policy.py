@@ -10,7 +10,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from openclaw.config import home_dir, load_config
+from openclaw.config import home_dir
+from openclaw.providers.registry import load_checked_config
 
 
 @click.group()
@@ -25,7 +26,7 @@ cli.name = "policy"
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_(as_json: bool) -> None:
     """The loaded policies, in the order they run, with enforce or shadow mode."""
-    cfg = load_config(home_dir())
+    cfg = load_checked_config(home_dir())
     rows: list[dict[str, Any]] = [
         {
             "order": i + 1,
@@ -63,7 +64,7 @@ async def _check(text: str, service: str, task: str | None, model: str | None) -
     from openclaw.pipeline.gateway import Gateway
     from openclaw.policies.rules import pii_engine
 
-    gw = Gateway(load_config(home_dir()))
+    gw = Gateway(load_checked_config(home_dir()))
     try:
         body: dict[str, Any] = {"messages": [{"role": "user", "content": text}]}
         if model:

@@ -24,9 +24,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from openclaw.audit import AuditLog
-from openclaw.config import home_dir, load_config
+from openclaw.config import home_dir
 from openclaw.errors import InvalidRequest
 from openclaw.pipeline.gateway import Gateway
+from openclaw.providers.registry import load_checked_config
 from openclaw.server.auth import read_token
 from openclaw.skills.discovery import Skill, discover, find_skill
 from openclaw.skills.env import Secrets
@@ -184,7 +185,7 @@ async def _gateway(home: Path, *, live: bool, needed: bool) -> AsyncIterator[Gat
         yield None
         return
     if live:
-        gw = Gateway(load_config(home))
+        gw = Gateway(load_checked_config(home))
         try:
             yield gw
         finally:

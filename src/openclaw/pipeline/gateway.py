@@ -26,7 +26,7 @@ from openclaw.errors import OpenClawError, ServiceUnavailable, UpstreamError
 from openclaw.pipeline.exchange import Exchange, Json
 from openclaw.pipeline.record import build_record
 from openclaw.providers.base import Provider
-from openclaw.providers.registry import build_providers
+from openclaw.providers.registry import ProviderRegistry
 from openclaw.routing.breaker import Breakers
 from openclaw.routing.dispatch import Dispatcher
 from openclaw.routing.select import ModelSelector
@@ -86,7 +86,11 @@ class Gateway:
         latency: LatencyTracker | None = None,
     ) -> None:
         self.config = config
-        self.providers = providers if providers is not None else build_providers(config.models)
+        self.providers = (
+            providers
+            if providers is not None
+            else ProviderRegistry.from_entry_points().build_providers(config.models)
+        )
         self.selector = ModelSelector(config.models, config.default_alias)
         self.dispatcher = Dispatcher(
             config.models, self.providers, breakers=breakers, latency=latency

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from openclaw.config.schema import Timeouts
+from openclaw.config.schema import ProviderOptions, Timeouts
 from openclaw.errors import InvalidRequest, OpenClawError, UpstreamError
 from openclaw.providers.base import (
     Json,
@@ -34,7 +34,6 @@ from openclaw.providers.base import (
     upstream_errors,
     usage_dict,
 )
-from openclaw.providers.registry import register
 
 DEFAULT_MAX_TOKENS = 4096
 API_VERSION = "2023-06-01"
@@ -398,11 +397,16 @@ def _field(event: Json, key: str, default: Json | None = None) -> Json:
 # -- the adapter ----------------------------------------------------------------------
 
 
-@register
 class AnthropicProvider(Provider):
     type: ClassVar[str] = "anthropic"
     default_base_url: ClassVar[str | None] = "https://api.anthropic.com"
     key_env_var: ClassVar[str | None] = "ANTHROPIC_API_KEY"
+    vision: ClassVar[bool] = True
+
+    class Options(ProviderOptions):
+        api_version: str | None = None  # the anthropic-version header (default API_VERSION)
+
+    config: Options
 
     def _url(self, path: str) -> str:
         # Accept a base URL copied with the /v1 suffix (the OpenAI habit) as well.

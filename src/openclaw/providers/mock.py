@@ -18,7 +18,6 @@ import orjson
 
 from openclaw.errors import UpstreamError
 from openclaw.providers.base import Json, Provider, ProviderCall, chunk, new_id, now, usage_dict
-from openclaw.providers.registry import register
 
 PREFIX = "[mock]"
 
@@ -40,7 +39,6 @@ def message_text(content: Any) -> str:
     return ""
 
 
-@register
 class MockProvider(Provider):
     type: ClassVar[str] = "mock"
 

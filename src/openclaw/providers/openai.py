@@ -21,18 +21,18 @@ from openclaw.providers.base import (
     sse_events,
     upstream_errors,
 )
-from openclaw.providers.registry import register
 
 # Gateway-only fields that must not be forwarded to an upstream.
 _GATEWAY_FIELDS = ("metadata",)
 
 
-@register
 class OpenAIProvider(Provider):
     type: ClassVar[str] = "openai"
     default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
     key_env_var: ClassVar[str | None] = "OPENAI_API_KEY"
     key_required: ClassVar[bool] = True
+    vision: ClassVar[bool] = True
+    multiple_choices: ClassVar[bool] = True
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", **self.config.headers}
@@ -107,10 +107,9 @@ class OpenAIProvider(Provider):
             return False, getattr(exc, "message", type(exc).__name__)
 
 
-@register
 class OpenAICompatibleProvider(OpenAIProvider):
     type: ClassVar[str] = "openai_compatible"
-    default_base_url: ClassVar[str | None] = None
+    default_base_url: ClassVar[str | None] = "http://127.0.0.1:8000/v1"  # vLLM's default
     key_env_var: ClassVar[str | None] = None
     key_required: ClassVar[bool] = False
 

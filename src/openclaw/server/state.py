@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from openclaw.audit import AuditLog
-from openclaw.config import CONFIG_FILES, Config, load_config
+from openclaw.config import CONFIG_FILES, Config
 from openclaw.errors import OpenClawError
 from openclaw.pipeline.gateway import Gateway
+from openclaw.providers.registry import load_checked_config
 from openclaw.routing.breaker import Breakers
 from openclaw.routing.strategies import LatencyTracker
 
@@ -50,7 +51,7 @@ class AppState:
 
     @classmethod
     def build(cls, home: Path, token: str, **kw: Any) -> AppState:
-        config = load_config(home)
+        config = load_checked_config(home)
         a = config.policies.audit
         audit = AuditLog(home / "audit.log", max_bytes=a.max_bytes, keep=a.keep)
         gw = Gateway(config, audit=audit, breakers=Breakers(), latency=LatencyTracker())
@@ -79,7 +80,7 @@ class AppState:
         self._mtimes = self._stat()
         old = self.gateway
         try:
-            config = load_config(self.home)
+            config = load_checked_config(self.home)
             new = Gateway(
                 config,
                 audit=old.audit,

@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openclaw.config import Config, load_config
+from openclaw.config import Config
 from openclaw.config.defaults import SEED_POLICIES, render_models
 from openclaw.config.loader import load_model, parse_model
 from openclaw.config.schema import ChannelsFile, ModelAlias, ModelsFile, PoliciesFile
 from openclaw.errors import OpenClawError
+from openclaw.providers.registry import load_checked_config
 from openclaw.skills.discovery import Skill
 from openclaw.skills.runner import SkillRunner
 from openclaw.skills.spec import ParseError, parse_yaml
@@ -93,7 +94,7 @@ class SkillReport:
 def mock_config(home: Path) -> Config:
     """The user's config with every model alias served by the mock provider."""
     if (home / "models.yaml").exists():
-        base = load_config(home)
+        base = load_checked_config(home)
         aliases = {
             alias: ModelAlias(
                 provider="mock",
