@@ -7,15 +7,18 @@ OpenClaw imports the module or knows its name; configuring it in models.yaml is 
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from openai import AsyncOpenAI
 
 from harness import serve_gateway
+from openclaw.cli import main
 from openclaw.config import load_config
 from openclaw.errors import ConfigError
 from openclaw.providers.anthropic import AnthropicProvider
@@ -299,3 +302,13 @@ def test_registries_are_plain_objects_and_importing_an_adapter_registers_nothing
     with pytest.raises(ConfigError, match="unknown provider type 'openai'"):
         only_mock.get("openai")
     assert "openai" in ProviderRegistry.from_entry_points()
+
+
+def test_models_types_lists_a_plugin_type_with_its_package_and_own_keys(plugin: Path) -> None:
+    result = CliRunner().invoke(main, ["models", "types", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["type"]: r for r in json.loads(result.output)}
+    assert rows["echo_test"]["package"] == "openclaw_echo_test"
+    assert rows["echo_test"]["options"] == ["greeting"]
+    assert rows["echo_test"]["default_base_url"] == "http://127.0.0.1:9/echo"
+    assert rows["anthropic"]["package"] == "openclaw"

@@ -25,19 +25,20 @@ import click
 from openclaw import service
 from openclaw.audit.record import log_files
 from openclaw.config import Config, home_dir
-from openclaw.config.defaults import write_default_config
 from openclaw.errors import OpenClawError
+from openclaw.onboarding.machine import (
+    LOCAL_TYPE,
+    SPACY_INSTALL_HINT,
+    pulled,
+    spacy_pipelines,
+    suggested_local_model,
+)
+from openclaw.onboarding.seed import write_default_config
 from openclaw.providers.registry import ProviderRegistry, load_checked_config
 from openclaw.server.auth import ensure_token, read_token, token_path
 from openclaw.service.fallback import background_pid
 from openclaw.service.install import manager_named
 from openclaw.service.manager import ServiceSpec, gateway_healthy, openclaw_program
-from openclaw.service.probe import (
-    SPACY_INSTALL_HINT,
-    SUGGESTED_LOCAL_MODEL,
-    pulled,
-    spacy_pipelines,
-)
 
 SEVERITIES = ("ok", "info", "warning", "error")
 _MIN_FREE = 100 * 1024 * 1024
@@ -239,10 +240,11 @@ def check_ollama(cfg: Config) -> list[Finding]:
     for alias in cfg.models.models.values():
         for d in alias.deployments:
             pc = registry.provider_config(cfg.models, d.provider)
-            if pc.type == "ollama":
-                url = pc.base_url or registry.default_config("ollama").base_url or ""
+            if pc.type == LOCAL_TYPE:
+                url = pc.base_url or registry.default_config(LOCAL_TYPE).base_url or ""
                 wanted.setdefault(url, set()).add(d.model)
     sensitive = cfg.models.models.get("sensitive")
+    local = suggested_local_model(registry)
     out = []
     if sensitive and all(d.provider == "mock" for d in sensitive.deployments):
         out.append(
@@ -250,12 +252,12 @@ def check_ollama(cfg: Config) -> list[Finding]:
                 "ollama",
                 "warning",
                 "the 'sensitive' alias uses the mock provider: requests with PII get canned answers",
-                f"install Ollama, ollama pull {SUGGESTED_LOCAL_MODEL}, then "
-                f"openclaw onboard --force --sensitive-model {SUGGESTED_LOCAL_MODEL}",
+                f"install Ollama, ollama pull {local}, then "
+                f"openclaw onboard --force --sensitive-model {local}",
             )
         )
     for url, models in sorted(wanted.items()):
-        have = registry.get("ollama").discover(url)
+        have = registry.get(LOCAL_TYPE).discover(url)
         if have is None:
             out.append(
                 Finding(

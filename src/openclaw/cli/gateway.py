@@ -20,8 +20,8 @@ from rich.table import Table
 
 from openclaw.cli.client import base_url, gateway_port, get_json
 from openclaw.config import DEFAULT_HOST, home_dir, log_path, pid_path
-from openclaw.config.defaults import write_default_config
 from openclaw.limits.report import status_lines
+from openclaw.onboarding.seed import write_default_config
 from openclaw.service import MANAGER_ENV, note_background_start
 from openclaw.service.commands import install as install_command
 from openclaw.service.commands import restart as restart_command

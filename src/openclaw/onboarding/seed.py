@@ -1,34 +1,40 @@
-"""The configuration a first start writes when there is none.
+"""The configuration OpenClaw writes when there is none: one policy, one renderer.
 
-It uses what the machine has: an ``ANTHROPIC_API_KEY`` or ``OPENAI_API_KEY`` in the
-environment (written as a ``${VAR}`` reference, never the key), an Ollama on localhost for
-the ``sensitive`` alias. Where there is nothing, the ``mock`` provider stands in, and
-``gateway status`` says so plainly. The seed's three policies are on.
+``openclaw onboard`` (with its flags and questions), a first ``gateway run`` and ``doctor
+--fix`` all end here: a :class:`Plan` says which provider and models the ``general`` and
+``sensitive`` aliases use, and :func:`render_all` turns it into the three files. Without
+answers, :func:`detected_plan` chooses from what the machine has: an ``ANTHROPIC_API_KEY``
+or ``OPENAI_API_KEY`` in the environment (written as a ``${VAR}`` reference, never the key),
+an Ollama on localhost for the ``sensitive`` alias; where there is nothing, the ``mock``
+provider stands in, and ``gateway status`` says so plainly. The seed's three policies are on.
 """
 
 from __future__ import annotations
 
-import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+from openclaw.onboarding.machine import LOCAL_TYPE, Machine, probe
+from openclaw.providers.registry import ProviderRegistry
 
-SEED_POLICIES = """\
-# Policies run in this order on every request. enforce: false = shadow mode (decision is
-# audited as "would_apply" but the request is not changed). See README "policies.yaml".
-policies:
-  - name: no_autonomous_actions
-    rule: all_outputs_are_drafts
-    enforce: true
-
-  - name: sensitive_data_local
-    rule: if_context_contains_pii_use_sensitive_model
-    enforce: true
-
-  - name: audit_everything
-    rule: log_all_requests_and_responses
-    enforce: true
-"""
+#: The seed's three policies, in order: (name, rule, what it does).
+SEED_POLICIES = (
+    ("no_autonomous_actions", "all_outputs_are_drafts", "every answer is marked a draft"),
+    (
+        "sensitive_data_local",
+        "if_context_contains_pii_use_sensitive_model",
+        "requests with PII go to the local 'sensitive' model",
+    ),
+    (
+        "audit_everything",
+        "log_all_requests_and_responses",
+        "refuse to serve without an audit record",
+    ),
+)
+#: Provider types a detected plan prefers for 'general', best first, when their key is set.
+KEYED_PREFERENCE = ("anthropic", "openai")
 
 DEFAULT_CHANNELS = """\
 # Channels: where people reach the gateway besides HTTP. See README "channels.yaml".
@@ -37,85 +43,156 @@ channels:
     name: developer_terminal
 """
 
-
-def ollama_models(base_url: str | None = None, timeout: float = 1.0) -> list[str] | None:
-    """Models pulled into a reachable Ollama, or None when there is no Ollama."""
-    url = base_url or os.environ.get("OLLAMA_HOST", "http://localhost:11434")
-    if "://" not in url:
-        url = f"http://{url}"
-    try:
-        r = httpx.get(f"{url.rstrip('/')}/api/tags", timeout=timeout)
-        r.raise_for_status()
-        return [m["name"] for m in r.json().get("models", []) if "name" in m]
-    except (httpx.HTTPError, ValueError, KeyError, TypeError):
-        return None
+_PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/@+-]*$")
 
 
-def render_models(
-    provider: str,
-    model: str,
-    *,
-    sensitive_provider: str = "mock",
-    sensitive_model: str = "mock-local",
-    base_url: str | None = None,
-    api_key_env: str | None = None,
-) -> str:
-    lines = ["# Model aliases. Services ask for an alias (or 'auto' + a task); see README."]
-    if provider == "openai_compatible" or base_url or api_key_env:
-        lines.append("providers:")
-        entry = f"  {provider}: {{type: {provider}"
-        if base_url:
-            entry += f", base_url: {base_url}"
-        if api_key_env:
-            entry += f', api_key: "${{{api_key_env}}}"'
-        lines.append(entry + "}")
+@dataclass
+class Plan:
+    """What onboarding will write."""
+
+    provider: str
+    model: str
+    base_url: str | None = None
+    api_key_env: str | None = None
+    sensitive_model: str | None = None  # an Ollama model; None: the local mock stands in
+    enforce: dict[str, bool] = field(default_factory=lambda: {p[0]: True for p in SEED_POLICIES})
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def sensitive(self) -> tuple[str, str]:
+        if self.sensitive_model:
+            return LOCAL_TYPE, self.sensitive_model
+        return "mock", "mock-local"
+
+    def summary(self) -> str:
+        p, m = self.sensitive
+        return f"general -> {self.provider}/{self.model}, sensitive -> {p}/{m}"
+
+
+# ------------------------------------------------------------------ choosing
+
+
+def auto_provider(machine: Machine, registry: ProviderRegistry) -> str:
+    for type_ in KEYED_PREFERENCE:
+        var = registry.get(type_).key_env_var
+        if var and machine.keys.get(var):
+            return type_
+    if machine.ollama:
+        return LOCAL_TYPE
+    return "mock"
+
+
+def default_model(provider: str, machine: Machine, registry: ProviderRegistry) -> str | None:
+    if provider == LOCAL_TYPE and machine.ollama:
+        return machine.ollama[0]
+    return registry.get(provider).suggested_model
+
+
+def detected_plan(machine: Machine, registry: ProviderRegistry) -> Plan:
+    """The plan with no flags and no questions: what a first start writes."""
+    provider = auto_provider(machine, registry)
+    model = default_model(provider, machine, registry) or ""
+    sensitive = machine.ollama[0] if machine.ollama else None
+    return Plan(provider, model, None, registry.get(provider).key_env_var, sensitive)
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def _scalar(value: str) -> str:
+    return (
+        value
+        if _PLAIN.match(value)
+        and value.lower() not in ("null", "true", "false", "yes", "no", "on", "off", "~")
+        else _dq(value)
+    )
+
+
+def _dq(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_models(plan: Plan, registry: ProviderRegistry) -> str:
+    lines = [
+        "# Model aliases, written by 'openclaw onboard'. Services ask for an alias, or 'auto'",
+        "# with a task. Keys appear only as ${VAR} references: the value stays in the environment.",
+    ]
+    entries = []
+    if plan.base_url or plan.api_key_env or registry.get(plan.provider).needs_base_url:
+        entries.append(f"  {plan.provider}:")
+        entries.append(f"    type: {plan.provider}")
+        if plan.base_url:
+            entries.append(f"    base_url: {_scalar(plan.base_url)}")
+        if plan.api_key_env:
+            entries.append(f"    api_key: {_dq('${' + plan.api_key_env + '}')}")
+    if entries:
+        lines += ["providers:", *entries]
+    sp, sm = plan.sensitive
     lines += [
         "models:",
         "  general:",
-        f"    provider: {provider}",
-        f"    model: {model}",
+        f"    provider: {plan.provider}",
+        f"    model: {_scalar(plan.model)}",
         "    use_for: [summarization, drafting, general_queries]",
         "  sensitive:",
-        f"    provider: {sensitive_provider}",
-        f"    model: {sensitive_model}",
+        f"    provider: {sp}",
+        f"    model: {_scalar(sm)}",
         "    use_for: [customer_data, financial_records, internal_docs]",
         "default: general",
     ]
     return "\n".join(lines) + "\n"
 
 
-def detect_models_yaml() -> tuple[str, str]:
-    """(models.yaml text, one-line summary of what was chosen)."""
-    pulled = ollama_models()
-    if pulled:
-        sens = ("ollama", pulled[0])
-    else:
-        sens = ("mock", "mock-local")
-    if os.environ.get("ANTHROPIC_API_KEY"):
-        main = ("anthropic", "claude-sonnet-4-20250514")
-    elif os.environ.get("OPENAI_API_KEY"):
-        main = ("openai", "gpt-4o-mini")
-    elif pulled:
-        main = ("ollama", pulled[0])
-    else:
-        main = ("mock", "mock-general")
-    text = render_models(main[0], main[1], sensitive_provider=sens[0], sensitive_model=sens[1])
-    summary = f"general -> {main[0]}/{main[1]}, sensitive -> {sens[0]}/{sens[1]}"
-    return text, summary
+def render_policies(enforce: Mapping[str, bool] | None = None) -> str:
+    """The seed's policies; ``enforce`` maps a policy to False for shadow mode."""
+    enforce = enforce or {}
+    lines = [
+        "# Policies run in this order on every request. enforce: false = shadow mode (the",
+        '# decision is audited as "would_apply" but the request is not changed).',
+        "policies:",
+    ]
+    for i, (name, rule, _what) in enumerate(SEED_POLICIES):
+        if i:
+            lines.append("")
+        lines += [
+            f"  - name: {name}",
+            f"    rule: {rule}",
+            f"    enforce: {'true' if enforce.get(name, True) else 'false'}",
+        ]
+    return "\n".join(lines) + "\n"
 
 
-def write_default_config(home: Path) -> list[str]:
-    """Write any missing config file; never overwrite. Returns what was written."""
+def render_all(plan: Plan, registry: ProviderRegistry) -> dict[str, str]:
+    return {
+        "models.yaml": render_models(plan, registry),
+        "policies.yaml": render_policies(plan.enforce),
+        "channels.yaml": DEFAULT_CHANNELS,
+    }
+
+
+# ------------------------------------------------------------------ first start
+
+
+def write_default_config(home: Path, registry: ProviderRegistry | None = None) -> list[str]:
+    """Write any missing config file from what is detected; never overwrite.
+
+    Returns what was written. This is onboarding without questions, used by a first start
+    and ``doctor --fix``.
+    """
+    registry = registry or ProviderRegistry.from_entry_points()
     home.mkdir(parents=True, exist_ok=True)
     written = []
-    models = home / "models.yaml"
-    if not models.exists():
-        text, summary = detect_models_yaml()
-        models.write_text(text)
-        written.append(f"models.yaml ({summary})")
-    for name, text in (("policies.yaml", SEED_POLICIES), ("channels.yaml", DEFAULT_CHANNELS)):
+    texts: dict[str, str] = {}
+    summary = ""
+    if not (home / "models.yaml").exists():
+        plan = detected_plan(probe(registry, with_spacy=False), registry)
+        texts = render_all(plan, registry)
+        summary = plan.summary()
+    else:
+        texts = {"policies.yaml": render_policies(), "channels.yaml": DEFAULT_CHANNELS}
+    for name, text in texts.items():
         p = home / name
         if not p.exists():
             p.write_text(text)
-            written.append(name)
+            written.append(f"models.yaml ({summary})" if name == "models.yaml" else name)
     return written

@@ -401,6 +401,7 @@ class AnthropicProvider(Provider):
     type: ClassVar[str] = "anthropic"
     default_base_url: ClassVar[str | None] = "https://api.anthropic.com"
     key_env_var: ClassVar[str | None] = "ANTHROPIC_API_KEY"
+    suggested_model: ClassVar[str | None] = "claude-sonnet-4-20250514"
     vision: ClassVar[bool] = True
 
     class Options(ProviderOptions):

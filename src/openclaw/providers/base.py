@@ -69,6 +69,8 @@ class Provider(ABC):
     Options: ClassVar[builtins.type[ProviderOptions]] = (
         ProviderOptions  # subclass: the type's own keys
     )
+    suggested_model: ClassVar[str | None] = None  # what onboarding proposes
+    needs_base_url: ClassVar[bool] = False  # onboarding asks (default_base_url is a guess)
     can_stream: ClassVar[bool] = True
     can_embed: ClassVar[bool] = False
     vision: ClassVar[bool] = False  # image parts in messages

@@ -41,6 +41,7 @@ def message_text(content: Any) -> str:
 
 class MockProvider(Provider):
     type: ClassVar[str] = "mock"
+    suggested_model: ClassVar[str | None] = "mock-general"
 
     @property
     def is_local(self) -> bool:

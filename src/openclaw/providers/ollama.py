@@ -223,6 +223,7 @@ class OllamaProvider(Provider):
     type: ClassVar[str] = "ollama"
     default_base_url: ClassVar[str | None] = "http://localhost:11434"
     base_url_env: ClassVar[str | None] = "OLLAMA_HOST"
+    suggested_model: ClassVar[str | None] = "llama3.1:8b"  # when none is pulled yet
     vision: ClassVar[bool] = True
 
     @classmethod

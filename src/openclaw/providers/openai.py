@@ -31,6 +31,7 @@ class OpenAIProvider(Provider):
     default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
     key_env_var: ClassVar[str | None] = "OPENAI_API_KEY"
     key_required: ClassVar[bool] = True
+    suggested_model: ClassVar[str | None] = "gpt-4o-mini"
     vision: ClassVar[bool] = True
     multiple_choices: ClassVar[bool] = True
 
@@ -110,6 +111,8 @@ class OpenAIProvider(Provider):
 class OpenAICompatibleProvider(OpenAIProvider):
     type: ClassVar[str] = "openai_compatible"
     default_base_url: ClassVar[str | None] = "http://127.0.0.1:8000/v1"  # vLLM's default
+    needs_base_url: ClassVar[bool] = True
+    suggested_model: ClassVar[str | None] = None
     key_env_var: ClassVar[str | None] = None
     key_required: ClassVar[bool] = False
 

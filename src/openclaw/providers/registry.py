@@ -66,11 +66,12 @@ class ProviderRegistry:
             return loaded
         entry = self._types.get(type_)
         if entry is None:
-            raise ConfigError(f"unknown provider type '{type_}'; {self._hint(type_)}")
+            raise ConfigError(f"unknown provider type '{type_}'; {self.hint(type_)}")
         loaded = self._loaded[type_] = _load(entry) if isinstance(entry, EntryPoint) else entry
         return loaded
 
-    def _hint(self, type_: str) -> str:
+    def hint(self, type_: str) -> str:
+        """'did you mean' for an unknown type name."""
         if not self._types:
             return (
                 f"no provider type is installed (the '{PROVIDER_TYPES_GROUP}' entry-point group "
@@ -113,7 +114,7 @@ class ProviderRegistry:
             if entry.type not in self:
                 problems.append(
                     f"{located(path, at)}: {dotted(at)}: unknown provider type "
-                    f"'{entry.type}'; {self._hint(entry.type)}"
+                    f"'{entry.type}'; {self.hint(entry.type)}"
                 )
                 continue
             try:
@@ -131,7 +132,7 @@ class ProviderRegistry:
                     problems.append(
                         f"{located(path, ('models', alias))}: models.{alias}: provider '{dep.provider}' is "
                         "neither in 'providers:' nor an installed provider type; "
-                        f"{self._hint(dep.provider)}"
+                        f"{self.hint(dep.provider)}"
                     )
         if problems:
             raise ConfigError("\n".join(problems))
