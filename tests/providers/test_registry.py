@@ -20,6 +20,7 @@ from openai import AsyncOpenAI
 from harness import serve_gateway
 from openclaw.cli import main
 from openclaw.config import load_config
+from openclaw.config.schema import ModelsFile
 from openclaw.errors import ConfigError
 from openclaw.providers.anthropic import AnthropicProvider
 from openclaw.providers.registry import ProviderRegistry, load_checked_config
@@ -312,3 +313,17 @@ def test_models_types_lists_a_plugin_type_with_its_package_and_own_keys(plugin: 
     assert rows["echo_test"]["options"] == ["greeting"]
     assert rows["echo_test"]["default_base_url"] == "http://127.0.0.1:9/echo"
     assert rows["anthropic"]["package"] == "openclaw"
+
+
+def test_a_config_built_in_code_with_a_bad_option_fails_as_a_config_error() -> None:
+    models = ModelsFile.model_validate(
+        {
+            "providers": {"c": {"type": "anthropic", "api_versoin": "x"}},
+            "models": {"general": {"provider": "c", "model": "m"}},
+        }
+    )
+    with pytest.raises(ConfigError) as info:
+        ProviderRegistry.from_entry_points().build_providers(models)
+    assert info.value.message == (
+        "models: providers.c.api_versoin: unknown key; did you mean 'api_version'?"
+    )

@@ -25,7 +25,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from openclaw.config import Config, load_config
-from openclaw.config.loader import did_you_mean, dotted, located, part_error
+from openclaw.config.loader import (
+    did_you_mean,
+    dotted,
+    format_validation_error,
+    located,
+    part_error,
+)
 from openclaw.config.schema import PROVIDER_TYPES_GROUP, ModelsFile, ProviderConfig
 from openclaw.errors import ConfigError
 from openclaw.providers.base import Provider
@@ -96,7 +102,12 @@ class ProviderRegistry:
         entry = models.providers.get(name)
         if entry is None:
             return self.default_config(name)
-        return entry.narrowed(self.get(entry.type).Options)
+        options = self.get(entry.type).Options
+        try:
+            return entry.narrowed(options)
+        except ValidationError as exc:  # a config built in code, not loaded through check()
+            at = ("providers", name)
+            raise ConfigError(format_validation_error(exc, options, None, "models", at)) from None
 
     def used_names(self, models: ModelsFile) -> list[str]:
         """Every provider declared in ``providers:`` or named by a deployment."""
