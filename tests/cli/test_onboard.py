@@ -16,8 +16,8 @@ from click.testing import CliRunner, Result
 from fakes import OllamaUpstream
 from openclaw.cli import main
 from openclaw.config import CONFIG_FILES, load_config
+from openclaw.daemon_units.manager import RunResult, SubprocessRunner, gateway_healthy, set_runner
 from openclaw.onboarding.seed import write_default_config
-from openclaw.service.manager import RunResult, SubprocessRunner, gateway_healthy, set_runner
 
 SECRET = "sk-live-THIS-MUST-NEVER-BE-WRITTEN-0123456789"
 

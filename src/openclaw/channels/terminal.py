@@ -164,7 +164,7 @@ class GatewaySession:
 
 
 def _port(port: int | None) -> int:
-    from openclaw.service.record import gateway_port
+    from openclaw.daemon_units.record import gateway_port
 
     return gateway_port(port)
 

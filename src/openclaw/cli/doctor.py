@@ -22,9 +22,12 @@ from typing import Any
 
 import click
 
-from openclaw import service
+from openclaw import daemon_units
 from openclaw.audit.record import log_files
 from openclaw.config import Config, home_dir
+from openclaw.daemon_units.fallback import background_pid
+from openclaw.daemon_units.install import manager_named
+from openclaw.daemon_units.manager import ServiceSpec, gateway_healthy, openclaw_program
 from openclaw.errors import OpenClawError
 from openclaw.onboarding.machine import (
     LOCAL_TYPE,
@@ -36,9 +39,6 @@ from openclaw.onboarding.machine import (
 from openclaw.onboarding.seed import write_default_config
 from openclaw.providers.registry import ProviderRegistry, load_checked_config
 from openclaw.server.auth import ensure_token, read_token, token_path
-from openclaw.service.fallback import background_pid
-from openclaw.service.install import manager_named
-from openclaw.service.manager import ServiceSpec, gateway_healthy, openclaw_program
 
 SEVERITIES = ("ok", "info", "warning", "error")
 _MIN_FREE = 100 * 1024 * 1024
@@ -336,7 +336,7 @@ def check_disk(home: Path, cfg: Config | None) -> list[Finding]:
 
 
 def check_service(home: Path) -> list[Finding]:
-    record = service.read_record(home)
+    record = daemon_units.read_record(home)
     if record is None:
         return [
             Finding(
@@ -427,7 +427,7 @@ def cli(fix_: bool, as_json: bool, port: int | None) -> None:
     Exit code 0 when nothing is an error, 1 otherwise.
     """
     home = home_dir()
-    port = service.gateway_port(port, home)
+    port = daemon_units.gateway_port(port, home)
     findings = run_checks(home, port)
     fixed: dict[str, str] = {}
     if fix_:

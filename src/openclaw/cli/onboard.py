@@ -24,7 +24,7 @@ import click
 from rich.console import Console
 from rich.prompt import Confirm, Prompt
 
-from openclaw import service
+from openclaw import daemon_units
 from openclaw.config import CONFIG_FILES, DEFAULT_PORT, home_dir
 from openclaw.errors import OpenClawError
 from openclaw.onboarding.machine import LOCAL_TYPE, Machine, key_is_set, probe, pulled
@@ -321,7 +321,7 @@ def cli(
     if interactive is None:
         interactive = stdin.isatty()
     home = home_dir()
-    port = service.gateway_port(port, home)
+    port = daemon_units.gateway_port(port, home)
     console.print(f"[bold]OpenClaw onboarding[/] (home: {home})")
     registry = ProviderRegistry.from_entry_points()
     if provider is not None and provider not in registry:
@@ -363,7 +363,7 @@ def cli(
         )
     if install:
         console.print("Daemon:")
-        report = service.install_daemon(home, port)
+        report = daemon_units.install_daemon(home, port)
         for line in report.lines:
             console.print(f"  {line}")
     _next_steps(console, home, port, install)

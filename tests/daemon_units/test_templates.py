@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from openclaw.service import templates
+from openclaw.daemon_units import templates
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGED = resources.files("openclaw.service").joinpath("templates")
+PACKAGED = resources.files("openclaw.daemon_units").joinpath("templates")
 
 
 @pytest.mark.parametrize("folder", sorted(set(templates.CHECKOUT_COPIES.values())))
@@ -27,12 +27,12 @@ def test_a_checkout_folder_holds_only_copies_of_packaged_templates(folder: str) 
     present = {p.name for p in (REPO / folder).iterdir()}
     assert present == mirrored, (
         f"{folder}/ must hold exactly {sorted(mirrored)}: edit "
-        "src/openclaw/service/templates/ and copy the file here, never the other way round"
+        "src/openclaw/daemon_units/templates/ and copy the file here, never the other way round"
     )
     for name in mirrored:
         assert (REPO / folder / name).read_bytes() == PACKAGED.joinpath(name).read_bytes(), (
-            f"{folder}/{name} differs from src/openclaw/service/templates/{name}; "
-            f"cp src/openclaw/service/templates/{name} {folder}/"
+            f"{folder}/{name} differs from src/openclaw/daemon_units/templates/{name}; "
+            f"cp src/openclaw/daemon_units/templates/{name} {folder}/"
         )
 
 
@@ -40,6 +40,6 @@ def test_every_packaged_template_is_shipped_in_the_wheel() -> None:
     data = tomllib.loads((REPO / "pyproject.toml").read_text())
     globs = data["tool"]["setuptools"]["package-data"]["openclaw"]
     root = REPO / "src" / "openclaw"
-    for path in (root / "service" / "templates").iterdir():
+    for path in (root / "daemon_units" / "templates").iterdir():
         relative = path.relative_to(root).as_posix()
         assert any(fnmatch.fnmatch(relative, g) for g in globs), f"{relative} is not package data"
