@@ -212,7 +212,7 @@ def located(path: Path, at: tuple[Any, ...]) -> str:
     For checks made after loading (the provider registry's), which have the key but no node.
     """
     where = where_of(path)
-    root = _compose(path, where)
+    root = _compose(path)
     line, _ = _locate(root, at)
     return f"{where}:{line}" if root is not None and line else where
 
@@ -223,13 +223,14 @@ def part_error(
     """A ConfigError for ``exc``, raised validating the part of ``path`` at ``at`` against
     ``model`` after loading; worded and located exactly as a whole-file error is."""
     where = where_of(path)
-    return ConfigError(format_validation_error(exc, model, _compose(path, where), where, at))
+    return ConfigError(format_validation_error(exc, model, _compose(path), where, at))
 
 
-def _compose(path: Path, where: str) -> yaml.Node | None:
+def _compose(path: Path) -> yaml.Node | None:
+    """The file's node tree, for line numbers only (no values are built or expanded)."""
     try:
-        return load_yaml_text(path.read_text(encoding="utf-8"), where)[1]
-    except (OSError, ConfigError):  # no file (a config built in code): no line numbers
+        return yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):  # no file (a config built in code): no line numbers
         return None
 
 
