@@ -14,7 +14,7 @@ Environment: OPENCLAW_HOME (default %USERPROFILE%\.openclaw), OPENCLAW_PORT (def
 OPENCLAW_PYTHON (interpreter to use), OPENCLAW_BIN_DIR (default %USERPROFILE%\.local\bin),
 OPENCLAW_PIP_ARGS (extra pip arguments), OPENCLAW_NO_PIPX=1 (use a venv even if pipx exists).
 
-The Scheduled Task itself is defined once, in the package (openclaw/service/templates/
+The Scheduled Task itself is defined once, in the package (openclaw/daemon_units/templates/
 openclaw-gateway-task.xml), and registered by "openclaw gateway install", which
 "openclaw onboard --install-daemon" calls: this script never writes a task of its own.
 

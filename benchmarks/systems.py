@@ -135,9 +135,9 @@ def models_yaml(upstream_url: str) -> str:
 
 
 def _seed_policies() -> str:
-    from openclaw.config.defaults import SEED_POLICIES
+    from openclaw.onboarding.seed import render_policies
 
-    return SEED_POLICIES
+    return render_policies()
 
 
 @dataclass(frozen=True)

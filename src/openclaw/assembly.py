@@ -33,7 +33,7 @@ from openclaw.pipeline.stage import EventRelay, Stage, Tracer
 from openclaw.policies.engine import PolicyStage, Rule, RuleContext, rules_in
 from openclaw.policies.rules import BUILTIN_RULES, PiiEngines
 from openclaw.providers.base import Provider
-from openclaw.providers.registry import build_providers
+from openclaw.providers.registry import ProviderRegistry
 from openclaw.routing.breaker import Breakers
 from openclaw.routing.dispatch import Dispatcher
 from openclaw.routing.select import ModelSelector
@@ -52,6 +52,7 @@ class Shared:
     """
 
     clock: Clock = field(default_factory=SystemClock)
+    registry: ProviderRegistry = field(default_factory=ProviderRegistry.from_entry_points)
     breakers: Breakers = field(init=False)
     latency: LatencyTracker = field(default_factory=LatencyTracker)
     events: EventRelay = field(default_factory=EventRelay)
@@ -164,7 +165,9 @@ def assemble(
     shared = shared if shared is not None else Shared()
     if shared.audit is None:
         shared.audit = audit_log_for(config)
-    providers = providers if providers is not None else build_providers(config.models)
+    providers = (
+        providers if providers is not None else shared.registry.build_providers(config.models)
+    )
     b = config.models.breaker
     shared.breakers.configure(b.failures, b.cooldown_seconds)
     state = build_state(config.policies.state, shared.memory)

@@ -15,9 +15,9 @@ from click.testing import CliRunner, Result
 
 from fakes import OllamaUpstream
 from openclaw.cli import main
-from openclaw.config.defaults import write_default_config
+from openclaw.daemon_units.record import ServiceRecord, write_record
+from openclaw.onboarding.seed import write_default_config
 from openclaw.server.auth import ensure_token
-from openclaw.service.record import ServiceRecord, write_record
 
 SECRET = "sk-ant-DOCTOR-MUST-NOT-PRINT-THIS-42"
 

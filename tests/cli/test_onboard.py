@@ -15,8 +15,9 @@ from click.testing import CliRunner, Result
 
 from fakes import OllamaUpstream
 from openclaw.cli import main
-from openclaw.config import load_config
-from openclaw.service.manager import RunResult, SubprocessRunner, gateway_healthy, set_runner
+from openclaw.config import CONFIG_FILES, load_config
+from openclaw.daemon_units.manager import RunResult, SubprocessRunner, gateway_healthy, set_runner
+from openclaw.onboarding.seed import write_default_config
 
 SECRET = "sk-live-THIS-MUST-NEVER-BE-WRITTEN-0123456789"
 
@@ -132,7 +133,7 @@ def test_an_ollama_without_models_is_told_how_to_pull_one(
 def test_a_missing_spacy_pipeline_is_reported_with_how_to_install_one(
     openclaw_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("openclaw.service.probe.spacy_pipelines", lambda: [])
+    monkeypatch.setattr("openclaw.onboarding.machine.spacy_pipelines", lambda: [])
     result = onboard("--non-interactive")
     assert "spaCy English pipeline: none, so PII detection is pattern-only" in result.output
     assert "en_core_web_sm" in result.output
@@ -143,6 +144,29 @@ def test_openai_compatible_needs_a_base_url(openclaw_home: Path) -> None:
     assert result.exit_code == 2
     assert "needs --base-url" in result.output
     assert not (openclaw_home / "models.yaml").exists()
+
+
+def test_an_unknown_provider_type_is_refused_with_the_nearest_installed_one(
+    openclaw_home: Path,
+) -> None:
+    result = onboard("--non-interactive", "--provider", "antropic")
+    assert result.exit_code == 2
+    assert "unknown provider type 'antropic'; did you mean 'anthropic'?" in result.output
+    assert not (openclaw_home / "models.yaml").exists()
+
+
+@pytest.mark.parametrize("key", [None, "OPENAI_API_KEY", "ANTHROPIC_API_KEY"])
+def test_a_first_start_writes_exactly_what_onboarding_without_answers_writes(
+    openclaw_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str | None
+) -> None:
+    if key:
+        monkeypatch.setenv(key, SECRET)
+    first_start = tmp_path / "first-start"
+    written = write_default_config(first_start)
+    assert written[0].startswith("models.yaml (general -> ")
+    assert onboard("--non-interactive").exit_code == 0
+    for name in CONFIG_FILES:
+        assert (first_start / name).read_text() == (openclaw_home / name).read_text(), name
 
 
 def test_a_key_passed_where_a_variable_name_belongs_is_refused_and_not_written(

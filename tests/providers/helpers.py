@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from importlib import import_module
 from typing import Any
 
 from fakes import AnthropicUpstream, FakeUpstream, OllamaUpstream, OpenAIUpstream
 from openclaw.config.schema import ProviderConfig, Timeouts
 from openclaw.providers.base import Json, Provider, ProviderCall
-from openclaw.providers.registry import DEFAULT_PROVIDERS, provider_types
-
-# provider_types() loads the built-ins only while the registry is empty, so a test module
-# that imports one adapter directly would hide the others; load them all up front.
-for _module in DEFAULT_PROVIDERS:
-    import_module(_module)
+from openclaw.providers.registry import ProviderRegistry
 
 # FAST is for the tests that wait for a timeout; the rest get room so a loaded CI box
 # cannot turn a normal answer into a spurious timeout.
@@ -34,7 +28,7 @@ TEST_KEY = "sk-test-not-a-real-key"
 def make_provider(kind: str, base_url: str, **config: Any) -> Provider:
     if kind in KEY_VARS and "api_key" not in config:
         config["api_key"] = f"${{{KEY_VARS[kind]}}}"
-    cls = provider_types()[kind]
+    cls = ProviderRegistry.from_entry_points().get(kind)
     return cls(kind, ProviderConfig(type=kind, base_url=base_url, **config))  # type: ignore[arg-type]
 
 

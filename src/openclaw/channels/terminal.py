@@ -29,8 +29,9 @@ from rich.live import Live
 from rich.markdown import Markdown
 
 from openclaw.channels.base import Channel
-from openclaw.config import DEFAULT_HOST, load_config
+from openclaw.config import DEFAULT_HOST
 from openclaw.errors import OpenClawError
+from openclaw.providers.registry import load_checked_config
 from openclaw.server.auth import read_token
 
 DEFAULT_CHANNEL = "developer_terminal"
@@ -66,7 +67,7 @@ class TerminalSettings:
 def terminal_settings(home: Path) -> TerminalSettings:
     """The first ``cli`` channel in channels.yaml (the seed's ``developer_terminal``)."""
     try:
-        cfg = load_config(home)
+        cfg = load_checked_config(home)
     except OpenClawError:
         return TerminalSettings()  # the daemon reports broken config; the terminal still works
     for ch in cfg.channels.channels:
@@ -163,7 +164,7 @@ class GatewaySession:
 
 
 def _port(port: int | None) -> int:
-    from openclaw.service.record import gateway_port
+    from openclaw.daemon_units.record import gateway_port
 
     return gateway_port(port)
 

@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from openclaw.cli.client import base_url, gateway_port, get_json
-from openclaw.config import home_dir, load_config
+from openclaw.config import home_dir
+from openclaw.providers.registry import load_checked_config
 
 
 @click.group()
@@ -42,7 +43,7 @@ def _daemon_status(port: int) -> dict[str, Any] | None:
 
 def _configured() -> list[dict[str, Any]]:
     rows = []
-    for ch in load_config(home_dir()).channels.channels:
+    for ch in load_checked_config(home_dir()).channels.channels:
         row: dict[str, Any] = {"name": ch.name, "type": ch.type}
         if ch.type == "slack":
             row["mode"] = ch.mode

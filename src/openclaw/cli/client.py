@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 
 from openclaw.config import DEFAULT_HOST, home_dir
+from openclaw.daemon_units.record import gateway_port
 from openclaw.server.auth import read_token
-from openclaw.service.record import gateway_port
 
 __all__ = ["base_url", "client", "gateway_port", "get_json"]
 

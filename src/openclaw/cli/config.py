@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from openclaw.assembly import build_gateway
-from openclaw.config import CONFIG_FILES, home_dir, load_config
+from openclaw.config import CONFIG_FILES, home_dir
 from openclaw.errors import OpenClawError
+from openclaw.providers.registry import load_checked_config
 
 
 @click.group()
@@ -26,7 +27,7 @@ def validate() -> None:
     """
     home = home_dir()
     try:
-        cfg = load_config(home)
+        cfg = load_checked_config(home)
         build_gateway(cfg)
     except OpenClawError as exc:
         raise click.ClickException(f"invalid configuration:\n{exc.message}") from None

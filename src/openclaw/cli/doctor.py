@@ -22,22 +22,24 @@ from typing import Any
 
 import click
 
-from openclaw import service
+from openclaw import daemon_units
 from openclaw.assembly import build_gateway
 from openclaw.audit.record import log_files
-from openclaw.config import Config, home_dir, load_config
-from openclaw.config.defaults import write_default_config
+from openclaw.config import Config, home_dir
+from openclaw.daemon_units.fallback import background_pid
+from openclaw.daemon_units.install import manager_named
+from openclaw.daemon_units.manager import ServiceSpec, gateway_healthy, openclaw_program
 from openclaw.errors import OpenClawError
-from openclaw.server.auth import ensure_token, read_token, token_path
-from openclaw.service.fallback import background_pid
-from openclaw.service.install import manager_named
-from openclaw.service.manager import ServiceSpec, gateway_healthy, openclaw_program
-from openclaw.service.probe import (
+from openclaw.onboarding.machine import (
+    LOCAL_TYPE,
     SPACY_INSTALL_HINT,
-    SUGGESTED_LOCAL_MODEL,
     pulled,
     spacy_pipelines,
+    suggested_local_model,
 )
+from openclaw.onboarding.seed import write_default_config
+from openclaw.providers.registry import ProviderRegistry, load_checked_config
+from openclaw.server.auth import ensure_token, read_token, token_path
 
 SEVERITIES = ("ok", "info", "warning", "error")
 _MIN_FREE = 100 * 1024 * 1024
@@ -95,7 +97,7 @@ def check_config(home: Path) -> tuple[list[Finding], Config | None]:
             )
         ], None
     try:
-        cfg = load_config(home)
+        cfg = load_checked_config(home)
         build_gateway(cfg)
     except OpenClawError as exc:
         return [
@@ -199,12 +201,11 @@ def check_port(home: Path, port: int) -> list[Finding]:
 
 
 def check_keys(cfg: Config) -> list[Finding]:
-    from openclaw.providers.registry import builtin_config
-
+    registry = ProviderRegistry.from_entry_points()
     out = []
     used = {d.provider for a in cfg.models.models.values() for d in a.deployments}
     for name in sorted(used | set(cfg.models.providers)):
-        pc = cfg.models.providers.get(name) or builtin_config(name)
+        pc = registry.provider_config(cfg.models, name)
         ref = pc.api_key
         if ref is None or ref.var is None or ref.resolve():
             continue
@@ -233,17 +234,16 @@ def check_keys(cfg: Config) -> list[Finding]:
 
 
 def check_ollama(cfg: Config) -> list[Finding]:
-    from openclaw.config.defaults import ollama_models
-    from openclaw.providers.registry import builtin_config
-
+    registry = ProviderRegistry.from_entry_points()
     wanted: dict[str, set[str]] = {}  # base URL -> models
     for alias in cfg.models.models.values():
         for d in alias.deployments:
-            pc = cfg.models.providers.get(d.provider) or builtin_config(d.provider)
-            if pc.type == "ollama":
-                url = pc.base_url or builtin_config("ollama").base_url or ""
+            pc = registry.provider_config(cfg.models, d.provider)
+            if pc.type == LOCAL_TYPE:
+                url = pc.base_url or registry.default_config(LOCAL_TYPE).base_url or ""
                 wanted.setdefault(url, set()).add(d.model)
     sensitive = cfg.models.models.get("sensitive")
+    local = suggested_local_model(registry)
     out = []
     if sensitive and all(d.provider == "mock" for d in sensitive.deployments):
         out.append(
@@ -251,12 +251,12 @@ def check_ollama(cfg: Config) -> list[Finding]:
                 "ollama",
                 "warning",
                 "the 'sensitive' alias uses the mock provider: requests with PII get canned answers",
-                f"install Ollama, ollama pull {SUGGESTED_LOCAL_MODEL}, then "
-                f"openclaw onboard --force --sensitive-model {SUGGESTED_LOCAL_MODEL}",
+                f"install Ollama, ollama pull {local}, then "
+                f"openclaw onboard --force --sensitive-model {local}",
             )
         )
     for url, models in sorted(wanted.items()):
-        have = ollama_models(url)
+        have = registry.get(LOCAL_TYPE).discover(url)
         if have is None:
             out.append(
                 Finding(
@@ -335,7 +335,7 @@ def check_disk(home: Path, cfg: Config | None) -> list[Finding]:
 
 
 def check_service(home: Path) -> list[Finding]:
-    record = service.read_record(home)
+    record = daemon_units.read_record(home)
     if record is None:
         return [
             Finding(
@@ -426,7 +426,7 @@ def cli(fix_: bool, as_json: bool, port: int | None) -> None:
     Exit code 0 when nothing is an error, 1 otherwise.
     """
     home = home_dir()
-    port = service.gateway_port(port, home)
+    port = daemon_units.gateway_port(port, home)
     findings = run_checks(home, port)
     fixed: dict[str, str] = {}
     if fix_:

@@ -20,14 +20,14 @@ from rich.table import Table
 
 from openclaw.cli.client import base_url, gateway_port, get_json
 from openclaw.config import DEFAULT_HOST, home_dir, log_path, pid_path
-from openclaw.config.defaults import write_default_config
+from openclaw.daemon_units import MANAGER_ENV, note_background_start
+from openclaw.daemon_units.commands import install as install_command
+from openclaw.daemon_units.commands import restart as restart_command
+from openclaw.daemon_units.commands import service_info, service_lines
+from openclaw.daemon_units.commands import uninstall as uninstall_command
+from openclaw.daemon_units.fallback import background_pid, pid_alive
+from openclaw.onboarding.seed import write_default_config
 from openclaw.server.limits_status import status_lines
-from openclaw.service import MANAGER_ENV, note_background_start
-from openclaw.service.commands import install as install_command
-from openclaw.service.commands import restart as restart_command
-from openclaw.service.commands import service_info, service_lines
-from openclaw.service.commands import uninstall as uninstall_command
-from openclaw.service.fallback import background_pid, pid_alive
 
 console = Console()
 

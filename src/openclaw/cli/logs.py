@@ -21,7 +21,7 @@ import click
 from openclaw.audit.reader import Follower, reverse_lines
 from openclaw.audit.record import log_files
 from openclaw.config import home_dir, log_path
-from openclaw.service.record import read_record
+from openclaw.daemon_units.record import read_record
 
 # "2026-01-31 12:00:00,123 INFO openclaw.server: message" (daemon.setup_logging's format)
 _LINE = re.compile(

@@ -1,4 +1,4 @@
-"""``openclaw models``: the configured model aliases."""
+"""``openclaw models``: the configured model aliases, and the installed provider types."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from openclaw.config import home_dir, load_config
+from openclaw.config import home_dir
+from openclaw.providers.registry import ProviderRegistry, load_checked_config
 
 
 @click.group()
 def cli() -> None:
-    """Inspect model aliases from models.yaml."""
+    """Inspect model aliases from models.yaml and the provider types they can use."""
 
 
 cli.name = "models"
@@ -24,7 +25,7 @@ cli.name = "models"
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_(as_json: bool) -> None:
     """List model aliases with their deployments and tasks."""
-    cfg = load_config(home_dir())
+    cfg = load_checked_config(home_dir())
     rows: list[dict[str, Any]] = []
     for alias, spec in cfg.models.models.items():
         rows.append(
@@ -52,3 +53,36 @@ def list_(as_json: bool) -> None:
             ", ".join(r["fallbacks"]),
         )
     Console().print(table)
+
+
+@cli.command("types")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def types(as_json: bool) -> None:
+    """List installed provider types (built-in and plugins) and what each declares."""
+    registry = ProviderRegistry.from_entry_points()
+    rows = [registry.describe(name) for name in registry.names()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table()
+    for col in ("type", "package", "default base_url", "key variable", "own keys", "can"):
+        table.add_column(col)
+    for r in rows:
+        can = [c for c in ("stream", "embed", "vision", "multiple_choices") if r[_CAN[c]]]
+        table.add_row(
+            r["type"],
+            r["package"],
+            r["default_base_url"] or "",
+            r["key_env_var"] or "",
+            ", ".join(r["options"]),
+            ", ".join(can),
+        )
+    Console().print(table)
+
+
+_CAN = {
+    "stream": "can_stream",
+    "embed": "can_embed",
+    "vision": "vision",
+    "multiple_choices": "multiple_choices",
+}

@@ -18,100 +18,39 @@ import re
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.prompt import Confirm, Prompt
 
-from openclaw import service
+from openclaw import daemon_units
 from openclaw.assembly import build_gateway
-from openclaw.config import CONFIG_FILES, DEFAULT_PORT, home_dir, load_config
-from openclaw.config.defaults import DEFAULT_CHANNELS
+from openclaw.config import CONFIG_FILES, DEFAULT_PORT, home_dir
 from openclaw.errors import OpenClawError
+from openclaw.onboarding.machine import LOCAL_TYPE, Machine, key_is_set, probe, pulled
+from openclaw.onboarding.seed import (
+    SEED_POLICIES,
+    Plan,
+    auto_provider,
+    default_model,
+    render_all,
+)
+from openclaw.providers.registry import ProviderRegistry, load_checked_config
 from openclaw.server.auth import ensure_token, read_token, token_path
-from openclaw.service.probe import (
-    KEY_VARS,
-    SUGGESTED_LOCAL_MODEL,
-    Machine,
-    key_is_set,
-    probe,
-    pulled,
-)
 
-PROVIDERS = ("openai", "anthropic", "ollama", "openai_compatible", "mock")
-DEFAULT_MODELS = {
-    "openai": "gpt-4o-mini",
-    "anthropic": "claude-sonnet-4-20250514",
-    "ollama": SUGGESTED_LOCAL_MODEL,
-    "mock": "mock-general",
-}
-#: The seed's three policies, in order: (name, rule, what it does).
-SEED_POLICIES = (
-    ("no_autonomous_actions", "all_outputs_are_drafts", "every answer is marked a draft"),
-    (
-        "sensitive_data_local",
-        "if_context_contains_pii_use_sensitive_model",
-        "requests with PII go to the local 'sensitive' model",
-    ),
-    (
-        "audit_everything",
-        "log_all_requests_and_responses",
-        "refuse to serve without an audit record",
-    ),
-)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/@+-]*$")
-
-
-@dataclass
-class Plan:
-    """What onboarding will write."""
-
-    provider: str
-    model: str
-    base_url: str | None = None
-    api_key_env: str | None = None
-    sensitive_model: str | None = None  # an Ollama model; None: the local mock stands in
-    enforce: dict[str, bool] = field(default_factory=lambda: {p[0]: True for p in SEED_POLICIES})
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def sensitive(self) -> tuple[str, str]:
-        if self.sensitive_model:
-            return "ollama", self.sensitive_model
-        return "mock", "mock-local"
-
-    def summary(self) -> str:
-        p, m = self.sensitive
-        return f"general -> {self.provider}/{self.model}, sensitive -> {p}/{m}"
 
 
 # ------------------------------------------------------------------ choosing
 
 
-def auto_provider(machine: Machine) -> str:
-    if machine.keys.get("ANTHROPIC_API_KEY"):
-        return "anthropic"
-    if machine.keys.get("OPENAI_API_KEY"):
-        return "openai"
-    if machine.ollama:
-        return "ollama"
-    return "mock"
-
-
-def default_model(provider: str, machine: Machine) -> str | None:
-    if provider == "ollama" and machine.ollama:
-        return machine.ollama[0]
-    return DEFAULT_MODELS.get(provider)
-
-
-def check_plan(plan: Plan, machine: Machine) -> Plan:
+def check_plan(plan: Plan, machine: Machine, registry: ProviderRegistry) -> Plan:
     """Reject what cannot work; add notes for what needs the user's hand."""
-    if plan.provider == "openai_compatible" and not plan.base_url:
+    ptype = registry.get(plan.provider)
+    if ptype.needs_base_url and not plan.base_url:
         raise click.UsageError(
-            "--provider openai_compatible needs --base-url (e.g. http://127.0.0.1:8000/v1)"
+            f"--provider {plan.provider} needs --base-url (e.g. {ptype.default_base_url})"
         )
     if plan.api_key_env and not _ENV_NAME.match(plan.api_key_env):
         raise click.UsageError(
@@ -129,7 +68,7 @@ def check_plan(plan: Plan, machine: Machine) -> Plan:
             "the 'general' alias uses the mock provider (canned answers): set OPENAI_API_KEY or "
             "ANTHROPIC_API_KEY, or start Ollama, and run 'openclaw onboard --force'"
         )
-    wanted = [plan.model] if plan.provider == "ollama" else []
+    wanted = [plan.model] if plan.provider == LOCAL_TYPE else []
     if plan.sensitive_model:
         wanted.append(plan.sensitive_model)
     for model in dict.fromkeys(wanted):
@@ -141,31 +80,32 @@ def check_plan(plan: Plan, machine: Machine) -> Plan:
         elif not pulled(model, machine.ollama):
             plan.notes.append(f"Ollama has not pulled {model} yet: ollama pull {model}")
     if plan.sensitive_model is None:
+        local = machine.suggested_local_model
         plan.notes.append(
             "the 'sensitive' alias uses the local mock until you have an Ollama model: "
-            f"ollama pull {SUGGESTED_LOCAL_MODEL}, then "
-            f"openclaw onboard --force --sensitive-model {SUGGESTED_LOCAL_MODEL}"
+            f"ollama pull {local}, then openclaw onboard --force --sensitive-model {local}"
         )
     return plan
 
 
 def flag_plan(
     machine: Machine,
+    registry: ProviderRegistry,
     provider: str | None,
     model: str | None,
     base_url: str | None,
     api_key_env: str | None,
     sensitive_model: str | None,
 ) -> Plan:
-    provider = provider or auto_provider(machine)
-    model = model or default_model(provider, machine)
+    provider = provider or auto_provider(machine, registry)
+    model = model or default_model(provider, machine, registry)
     if model is None:
         raise click.UsageError(f"--provider {provider} needs --model")
     if api_key_env is None:
-        api_key_env = KEY_VARS.get(provider)
+        api_key_env = registry.get(provider).key_env_var
     if sensitive_model is None and machine.ollama:
-        sensitive_model = model if provider == "ollama" else machine.ollama[0]
-    elif sensitive_model is None and provider == "ollama":
+        sensitive_model = model if provider == LOCAL_TYPE else machine.ollama[0]
+    elif sensitive_model is None and provider == LOCAL_TYPE:
         sensitive_model = model
     return Plan(provider, model, base_url, api_key_env, sensitive_model)
 
@@ -192,20 +132,24 @@ class Prompter:
         return bool(Confirm.ask(question, default=default, console=self.console))
 
 
-def interactive_plan(ask: Prompter, machine: Machine, flags: Plan) -> Plan:
-    provider = ask.choose("Provider for the 'general' alias", list(PROVIDERS), flags.provider)
+def interactive_plan(
+    ask: Prompter, machine: Machine, registry: ProviderRegistry, flags: Plan
+) -> Plan:
+    provider = ask.choose("Provider for the 'general' alias", registry.names(), flags.provider)
+    ptype = registry.get(provider)
     model = ask.text(
-        "Model", flags.model if provider == flags.provider else default_model(provider, machine)
+        "Model",
+        flags.model if provider == flags.provider else default_model(provider, machine, registry),
     )
     while not model:
         model = ask.text("Model (required)")
     base_url = flags.base_url
-    if provider == "openai_compatible":
+    if ptype.needs_base_url:
         base_url = ask.text(
-            "Base URL of the server (ending in /v1)", base_url or "http://127.0.0.1:8000/v1"
+            "Base URL of the server (ending in /v1)", base_url or ptype.default_base_url
         )
-    api_key_env = flags.api_key_env if provider == flags.provider else KEY_VARS.get(provider)
-    if provider in ("openai", "anthropic", "openai_compatible"):
+    api_key_env = flags.api_key_env if provider == flags.provider else ptype.key_env_var
+    if ptype.key_env_var or ptype.needs_base_url:
         ask.console.print(
             "[dim]The key stays in your environment; the config names the variable.[/]"
         )
@@ -223,7 +167,8 @@ def interactive_plan(ask: Prompter, machine: Machine, flags: Plan) -> Plan:
         sensitive = None if picked == "none" else picked
     elif machine.ollama == []:
         ask.console.print(
-            f"Ollama has no models yet; pull one with: [bold]ollama pull {SUGGESTED_LOCAL_MODEL}[/]"
+            "Ollama has no models yet; pull one with: "
+            f"[bold]ollama pull {machine.suggested_local_model}[/]"
         )
         picked = ask.text(
             "Ollama model for the 'sensitive' alias, or 'none' for the local mock",
@@ -236,84 +181,12 @@ def interactive_plan(ask: Prompter, machine: Machine, flags: Plan) -> Plan:
     return Plan(provider, model, base_url, api_key_env, sensitive, enforce)
 
 
-# ------------------------------------------------------------------ rendering
-
-
-def _scalar(value: str) -> str:
-    return (
-        value
-        if _PLAIN.match(value)
-        and value.lower() not in ("null", "true", "false", "yes", "no", "on", "off", "~")
-        else _dq(value)
-    )
-
-
-def _dq(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def render_models(plan: Plan) -> str:
-    lines = [
-        "# Model aliases, written by 'openclaw onboard'. Services ask for an alias, or 'auto'",
-        "# with a task. Keys appear only as ${VAR} references: the value stays in the environment.",
-    ]
-    entries = []
-    if plan.base_url or plan.api_key_env or plan.provider == "openai_compatible":
-        entries.append(f"  {plan.provider}:")
-        entries.append(f"    type: {plan.provider}")
-        if plan.base_url:
-            entries.append(f"    base_url: {_scalar(plan.base_url)}")
-        if plan.api_key_env:
-            entries.append(f"    api_key: {_dq('${' + plan.api_key_env + '}')}")
-    if entries:
-        lines += ["providers:", *entries]
-    sp, sm = plan.sensitive
-    lines += [
-        "models:",
-        "  general:",
-        f"    provider: {plan.provider}",
-        f"    model: {_scalar(plan.model)}",
-        "    use_for: [summarization, drafting, general_queries]",
-        "  sensitive:",
-        f"    provider: {sp}",
-        f"    model: {_scalar(sm)}",
-        "    use_for: [customer_data, financial_records, internal_docs]",
-        "default: general",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def render_policies(plan: Plan) -> str:
-    lines = [
-        "# Policies run in this order on every request. enforce: false = shadow mode (the",
-        '# decision is audited as "would_apply" but the request is not changed).',
-        "policies:",
-    ]
-    for i, (name, rule, _what) in enumerate(SEED_POLICIES):
-        if i:
-            lines.append("")
-        lines += [
-            f"  - name: {name}",
-            f"    rule: {rule}",
-            f"    enforce: {'true' if plan.enforce.get(name, True) else 'false'}",
-        ]
-    return "\n".join(lines) + "\n"
-
-
-def render_all(plan: Plan) -> dict[str, str]:
-    return {
-        "models.yaml": render_models(plan),
-        "policies.yaml": render_policies(plan),
-        "channels.yaml": DEFAULT_CHANNELS,
-    }
-
-
 # ------------------------------------------------------------------ writing
 
 
 def validate_dir(home: Path) -> str:
     """Load and build the gateway from ``home`` as the daemon would; a one-line summary."""
-    cfg = load_config(home)
+    cfg = load_checked_config(home)
     gw = build_gateway(cfg)
     try:
         asyncio.run(gw.aclose())
@@ -399,13 +272,16 @@ def write_files(home: Path, texts: dict[str, str], force: bool) -> list[str]:
 )
 @click.option(
     "--provider",
-    type=click.Choice(PROVIDERS),
     default=None,
-    help="Provider for the 'general' alias (default: detected).",
+    metavar="TYPE",
+    help="Provider type for the 'general' alias (default: detected; one of the installed "
+    "types, see 'openclaw models types').",
 )
 @click.option("--model", default=None, help="Model for the 'general' alias.")
 @click.option(
-    "--base-url", default=None, help="Provider base URL (required for openai_compatible)."
+    "--base-url",
+    default=None,
+    help="Provider base URL (required for a server of your own, such as openai_compatible).",
 )
 @click.option(
     "--api-key-env",
@@ -444,18 +320,24 @@ def cli(
     if interactive is None:
         interactive = stdin.isatty()
     home = home_dir()
-    port = service.gateway_port(port, home)
+    port = daemon_units.gateway_port(port, home)
     console.print(f"[bold]OpenClaw onboarding[/] (home: {home})")
-    machine = probe()
+    registry = ProviderRegistry.from_entry_points()
+    if provider is not None and provider not in registry:
+        raise click.BadParameter(
+            f"unknown provider type '{provider}'; {registry.hint(provider)}",
+            param_hint="'--provider'",
+        )
+    machine = probe(registry)
     console.print("Found:")
     for line in machine.summary():
         console.print(f"  {line}")
-    plan = flag_plan(machine, provider, model, base_url, api_key_env, sensitive_model)
+    plan = flag_plan(machine, registry, provider, model, base_url, api_key_env, sensitive_model)
     if interactive:
         ask = Prompter(console)
-        plan = interactive_plan(ask, machine, plan)
-    plan = check_plan(plan, machine)
-    texts = render_all(plan)
+        plan = interactive_plan(ask, machine, registry, plan)
+    plan = check_plan(plan, machine, registry)
+    texts = render_all(plan, registry)
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     prevalidate(home, effective_files(home, texts, force))
     console.print(f"Config ({plan.summary()}):")
@@ -480,7 +362,7 @@ def cli(
         )
     if install:
         console.print("Daemon:")
-        report = service.install_daemon(home, port)
+        report = daemon_units.install_daemon(home, port)
         for line in report.lines:
             console.print(f"  {line}")
     _next_steps(console, home, port, install)

@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from openclaw.assembly import assemble
-from openclaw.config import home_dir, load_config
+from openclaw.config import home_dir
+from openclaw.providers.registry import load_checked_config
 
 
 @click.group()
@@ -26,7 +27,7 @@ cli.name = "policy"
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_(as_json: bool) -> None:
     """The loaded policies, in the order they run, with enforce or shadow mode."""
-    cfg = load_config(home_dir())
+    cfg = load_checked_config(home_dir())
     rows: list[dict[str, Any]] = [
         {
             "order": i + 1,
@@ -60,7 +61,7 @@ def list_(as_json: bool) -> None:
 
 
 async def _check(text: str, service: str, task: str | None, model: str | None) -> dict[str, Any]:
-    parts = assemble(load_config(home_dir()))
+    parts = assemble(load_checked_config(home_dir()))
     gw = parts.gateway
     try:
         body: dict[str, Any] = {"messages": [{"role": "user", "content": text}]}

@@ -25,9 +25,10 @@ from rich.table import Table
 
 from openclaw.assembly import Shared, build_gateway
 from openclaw.audit import AuditLog
-from openclaw.config import home_dir, load_config
+from openclaw.config import home_dir
 from openclaw.errors import InvalidRequest
 from openclaw.pipeline.gateway import Gateway
+from openclaw.providers.registry import load_checked_config
 from openclaw.server.auth import read_token
 from openclaw.skills.discovery import Skill, discover, find_skill
 from openclaw.skills.env import Secrets
@@ -185,7 +186,7 @@ async def _gateway(home: Path, *, live: bool, needed: bool) -> AsyncIterator[Gat
         yield None
         return
     if live:
-        gw = build_gateway(load_config(home))
+        gw = build_gateway(load_checked_config(home))
         try:
             yield gw
         finally:

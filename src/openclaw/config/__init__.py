@@ -2,12 +2,16 @@
 
 ``load_config(home)`` reads ``models.yaml``, ``policies.yaml`` and ``channels.yaml`` into one
 immutable :class:`Config`. A missing policies or channels file means none; a missing models
-file is an error that says how to create one.
+file is an error that says how to create one. ``check`` runs what this package cannot know:
+callers that serve or build from the config use
+:func:`openclaw.providers.registry.load_checked_config`, which passes the provider
+registry's check (each provider's own options).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,7 +78,10 @@ class Config:
         return next(iter(self.models.models), None)
 
 
-def load_config(home: Path | None = None) -> Config:
+def load_config(
+    home: Path | None = None, *, check: Callable[[Config], None] | None = None
+) -> Config:
+    """Read the three files; ``check`` (raising ConfigError) vets the result before it is used."""
     home = home or home_dir()
     models = load_model(home / "models.yaml", ModelsFile, missing_ok=False)
     policies = load_model(home / "policies.yaml", PoliciesFile)
@@ -84,4 +91,7 @@ def load_config(home: Path | None = None) -> Config:
         p = home / name
         if p.exists():
             files[str(p)] = p.stat().st_mtime
-    return Config(home=home, models=models, policies=policies, channels=channels, files=files)
+    config = Config(home=home, models=models, policies=policies, channels=channels, files=files)
+    if check is not None:
+        check(config)
+    return config

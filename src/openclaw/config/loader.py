@@ -129,15 +129,33 @@ def _model_at(annotation: Any, steps: tuple[Any, ...]) -> type[BaseModel] | None
     return None
 
 
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """The hint for an unknown name: the nearest of ``choices``, else all of them."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return f"valid: {', '.join(choices)}" if choices else "none is available"
+
+
+def dotted(loc: tuple[Any, ...]) -> str:
+    """``("models", "g", "deployments", 0)`` as ``models.g.deployments[0]``."""
+    text = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc)
+    return text.replace(".[", "[")
+
+
 def format_validation_error(
-    exc: ValidationError, model: type[BaseModel], root: yaml.Node | None, where: str
+    exc: ValidationError,
+    model: type[BaseModel],
+    root: yaml.Node | None,
+    where: str,
+    at: tuple[Any, ...] = (),
 ) -> str:
+    """One ``file:line: key: problem (hint)`` line per error; ``at`` is where in the file the
+    validated ``model`` sits when it is not the whole file (a provider's own options)."""
     lines = []
     for err in exc.errors():
         loc = tuple(err["loc"])
-        line, _ = _locate(root, loc)
-        dotted = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc)
-        dotted = dotted.replace(".[", "[")
+        line, _ = _locate(root, at + loc)
         prefix = f"{where}:{line}" if line else where
         if err["type"] == "extra_forbidden":
             key = str(loc[-1])
@@ -148,12 +166,12 @@ def format_validation_error(
                 if close
                 else (f"valid keys: {', '.join(valid)}" if valid else "remove it")
             )
-            lines.append(f"{prefix}: {dotted}: unknown key; {hint}")
+            lines.append(f"{prefix}: {dotted(at + loc)}: unknown key; {hint}")
         elif err["type"] == "missing":
-            lines.append(f"{prefix}: {dotted}: required key is missing (add it)")
+            lines.append(f"{prefix}: {dotted(at + loc)}: required key is missing (add it)")
         else:
             msg = err["msg"]
-            lines.append(f"{prefix}: {dotted}: {msg}")
+            lines.append(f"{prefix}: {dotted(at + loc)}: {msg}")
     return "\n".join(lines)
 
 
@@ -183,9 +201,42 @@ def load_yaml_text(text: str, where: str) -> tuple[Any, yaml.Node | None]:
     return _construct(root, "", None, where), root
 
 
+def where_of(path: Path) -> str:
+    """How messages name a config file."""
+    return path.name if path.parent == Path() else str(path)
+
+
+def located(path: Path, at: tuple[Any, ...]) -> str:
+    """``file:line`` of the key at ``at`` in the YAML file ``path`` (``file`` if not found).
+
+    For checks made after loading (the provider registry's), which have the key but no node.
+    """
+    where = where_of(path)
+    root = _compose(path)
+    line, _ = _locate(root, at)
+    return f"{where}:{line}" if root is not None and line else where
+
+
+def part_error(
+    path: Path, exc: ValidationError, model: type[BaseModel], at: tuple[Any, ...]
+) -> ConfigError:
+    """A ConfigError for ``exc``, raised validating the part of ``path`` at ``at`` against
+    ``model`` after loading; worded and located exactly as a whole-file error is."""
+    where = where_of(path)
+    return ConfigError(format_validation_error(exc, model, _compose(path), where, at))
+
+
+def _compose(path: Path) -> yaml.Node | None:
+    """The file's node tree, for line numbers only (no values are built or expanded)."""
+    try:
+        return yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):  # no file (a config built in code): no line numbers
+        return None
+
+
 def load_model(path: Path, model: type[M], *, missing_ok: bool = True) -> M:
     """Load ``path`` into ``model``; a missing file gives the model's defaults if allowed."""
-    where = path.name if path.parent == Path() else str(path)
+    where = where_of(path)
     if not path.exists():
         if missing_ok:
             return model()

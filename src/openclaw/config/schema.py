@@ -7,16 +7,23 @@ reference text, never the value.
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
-from typing import Annotated, Any, Literal
+from importlib.metadata import entry_points
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from openclaw.config.loader import did_you_mean
+
 _REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$")
 
-BUILTIN_PROVIDER_TYPES = ("openai", "anthropic", "ollama", "openai_compatible", "mock")
-ProviderType = Literal["openai", "anthropic", "ollama", "openai_compatible", "mock"]
+#: The entry-point group that provider types are installed under, the built-in ones included
+#: (see ``[project.entry-points."openclaw.providers"]`` in pyproject.toml). What a type *is*
+#: (its options, defaults, key variable, probe) is known only to
+#: :class:`openclaw.providers.registry.ProviderRegistry`, which loads them.
+PROVIDER_TYPES_GROUP = "openclaw.providers"
 Strategy = Literal["failover", "round_robin", "weighted", "lowest_latency", "lowest_cost", "canary"]
 
 
@@ -64,12 +71,28 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
-class ProviderConfig(Strict):
-    type: ProviderType
+def installed_provider_types() -> list[str]:
+    """Names of the installed provider types, read from package metadata (nothing is imported)."""
+    return sorted(entry_points(group=PROVIDER_TYPES_GROUP).names)
+
+
+P = TypeVar("P", bound="ProviderConfig")
+
+
+class ProviderConfig(BaseModel):
+    """A ``providers:`` entry: the keys every type shares.
+
+    Keys of one type only (``api_version`` for Anthropic, a plugin's own) are kept as extras
+    here and checked against that type's ``Options`` model by the provider registry, which
+    is the only place that knows the type (config sits below providers).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
     base_url: str | None = None
     api_key: SecretRef | None = None
     headers: dict[str, str] = Field(default_factory=dict)
-    api_version: str | None = None  # anthropic-version header
     max_connections: int = Field(default=100, ge=1)
     requests_per_minute: int | None = Field(default=None, ge=1)
 
@@ -77,6 +100,18 @@ class ProviderConfig(Strict):
     @classmethod
     def _key(cls, v: Any) -> SecretRef | None:
         return _secret(v, "api_key")
+
+    def narrowed(self, options: builtins.type[P]) -> P:
+        """This entry as a type's own options model (its extra keys validated there)."""
+        if isinstance(self, options):
+            return self
+        return options.model_validate(self.model_dump(exclude_unset=True))
+
+
+class ProviderOptions(ProviderConfig):
+    """A provider type's options: the shared keys, plus any its subclass adds; nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Timeouts(Strict):
@@ -153,16 +188,17 @@ class ModelsFile(Strict):
 
     @model_validator(mode="after")
     def _references(self) -> ModelsFile:
+        bare = {d.provider for s in self.models.values() for d in s.deployments} - set(
+            self.providers
+        )
+        installed = installed_provider_types() if bare else []
         for alias, spec in self.models.items():
             for dep in spec.deployments:
-                if (
-                    dep.provider not in self.providers
-                    and dep.provider not in BUILTIN_PROVIDER_TYPES
-                ):
-                    known = sorted(set(self.providers) | set(BUILTIN_PROVIDER_TYPES))
+                if dep.provider not in self.providers and dep.provider not in installed:
+                    known = sorted(set(self.providers) | set(installed))
                     raise ValueError(
                         f"models.{alias}: provider '{dep.provider}' is neither in 'providers:' "
-                        f"nor a built-in type ({', '.join(known)})"
+                        f"nor an installed provider type; {did_you_mean(dep.provider, known)}"
                     )
             for fb in spec.fallbacks:
                 if fb not in self.models:

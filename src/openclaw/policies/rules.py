@@ -1,7 +1,7 @@
 """The built-in rules: the seed's three, plus ``deny`` and ``redact_pii``.
 
-They register through :func:`openclaw.policies.engine.rule` exactly like a third-party rule.
-PII analysis goes through the gateway's one shared :class:`~openclaw.policies.pii.PiiEngine`
+They are plain :class:`~openclaw.policies.engine.Rule` classes, listed in
+:data:`BUILTIN_RULES`, exactly like a third party's. PII analysis goes through the gateway's one shared :class:`~openclaw.policies.pii.PiiEngine`
 (built once per config, cached per message), off the event loop.
 """
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from openclaw.config.schema import Timeouts
+from openclaw.config.schema import ProviderOptions, Timeouts
 from openclaw.errors import OpenClawError, UpstreamError
 from openclaw.providers.anthropic_request import (
     DEFAULT_MAX_TOKENS,
@@ -37,7 +37,6 @@ from openclaw.providers.base import (
     upstream_errors,
     usage_dict,
 )
-from openclaw.providers.registry import register
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -267,11 +266,17 @@ def _field(event: Json, key: str, default: Json | None = None) -> Json:
 # -- the adapter ----------------------------------------------------------------------
 
 
-@register
 class AnthropicProvider(Provider):
     type: ClassVar[str] = "anthropic"
     default_base_url: ClassVar[str | None] = "https://api.anthropic.com"
     key_env_var: ClassVar[str | None] = "ANTHROPIC_API_KEY"
+    suggested_model: ClassVar[str | None] = "claude-sonnet-4-20250514"
+    vision: ClassVar[bool] = True
+
+    class Options(ProviderOptions):
+        api_version: str | None = None  # the anthropic-version header (default API_VERSION)
+
+    config: Options
 
     def _url(self, path: str) -> str:
         # Accept a base URL copied with the /v1 suffix (the OpenAI habit) as well.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import builtins
 import contextlib
 import os
 import struct
@@ -26,7 +27,7 @@ import aiohttp
 import orjson
 
 from openclaw.addresses import is_local_url
-from openclaw.config.schema import ProviderConfig, Timeouts
+from openclaw.config.schema import ProviderConfig, ProviderOptions, Timeouts
 from openclaw.errors import (
     InvalidRequest,
     OpenClawError,
@@ -73,16 +74,32 @@ class Provider(ABC):
     the upstream request, which aiohttp does when the response context is left.
     """
 
+    # What the type is, declared here and nowhere else (the registry reads these; simonw/llm's
+    # style). A type is installed through the ``openclaw.providers`` entry-point group.
     type: ClassVar[str] = ""
     default_base_url: ClassVar[str | None] = None
-    key_env_var: ClassVar[str | None] = None
+    base_url_env: ClassVar[str | None] = None  # overrides default_base_url (OLLAMA_HOST)
+    key_env_var: ClassVar[str | None] = None  # the key a bare ``provider: <type>`` reads
+    Options: ClassVar[builtins.type[ProviderOptions]] = (
+        ProviderOptions  # subclass: the type's own keys
+    )
+    suggested_model: ClassVar[str | None] = None  # what onboarding proposes
+    needs_base_url: ClassVar[bool] = False  # onboarding asks (default_base_url is a guess)
     can_stream: ClassVar[bool] = True
     #: Whether :meth:`embed` reaches an embeddings endpoint (``kind: embedding`` aliases).
     can_embed: ClassVar[bool] = False
+    vision: ClassVar[bool] = False  # image parts in messages
+    multiple_choices: ClassVar[bool] = False  # n > 1
+
+    @classmethod
+    def discover(cls, base_url: str) -> list[str] | None:
+        """Onboarding's probe: the models a server of this type at ``base_url`` offers, or
+        None when none answers (or the type has no local server to ask)."""
+        return None
 
     def __init__(self, name: str, config: ProviderConfig) -> None:
         self.name = name
-        self.config = config
+        self.config = config.narrowed(self.Options)
         self.base_url = (config.base_url or self.default_base_url or "").rstrip("/")
         self._session: aiohttp.ClientSession | None = None
 

@@ -32,7 +32,6 @@ from openclaw.providers.base import (
     now,
     usage_dict,
 )
-from openclaw.providers.registry import register
 
 PREFIX = "[mock]"
 EMBEDDING_DIMENSIONS = 16
@@ -55,10 +54,10 @@ def message_text(content: Any) -> str:
     return ""
 
 
-@register
 class MockProvider(Provider):
     type: ClassVar[str] = "mock"
     can_embed: ClassVar[bool] = True
+    suggested_model: ClassVar[str | None] = "mock-general"
 
     @property
     def is_local(self) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
+import httpx
 import orjson
 
 from openclaw.config.schema import Timeouts
@@ -38,10 +39,10 @@ from openclaw.providers.base import (
     upstream_errors,
     usage_dict,
 )
-from openclaw.providers.registry import register
 
 _LIST_TIMEOUTS = Timeouts(connect=2.0, first_token=10.0, total=15.0)
 _HEALTH_TIMEOUTS = Timeouts(connect=1.0, first_token=2.0, total=3.0)
+_PROBE_TIMEOUT = 1.0  # onboarding asks while a person waits
 # OpenAI body field -> Ollama ``options`` key
 _OPTIONS = {
     "temperature": "temperature",
@@ -257,11 +258,23 @@ def model_names(raw: bytes) -> list[str]:
 # -- the adapter ------------------------------------------------------------------------
 
 
-@register
 class OllamaProvider(Provider):
     type: ClassVar[str] = "ollama"
     default_base_url: ClassVar[str | None] = "http://localhost:11434"
     can_embed: ClassVar[bool] = True
+    base_url_env: ClassVar[str | None] = "OLLAMA_HOST"
+    suggested_model: ClassVar[str | None] = "llama3.1:8b"  # when none is pulled yet
+    vision: ClassVar[bool] = True
+
+    @classmethod
+    def discover(cls, base_url: str) -> list[str] | None:
+        """The models pulled into the Ollama at ``base_url`` (``GET /api/tags``), or None."""
+        try:
+            r = httpx.get(f"{base_url.rstrip('/')}/api/tags", timeout=_PROBE_TIMEOUT)
+            r.raise_for_status()
+            return [m["name"] for m in r.json().get("models", []) if "name" in m]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError):
+            return None
 
     def _url(self, path: str) -> str:
         # The native API sits at the root; tolerate a base URL copied for the /v1 layer.

@@ -26,19 +26,20 @@ from openclaw.providers.base import (
     strip_extensions,
     upstream_errors,
 )
-from openclaw.providers.registry import register
 
 # Gateway-only fields that must not be forwarded to an upstream.
 _GATEWAY_FIELDS = ("metadata",)
 
 
-@register
 class OpenAIProvider(Provider):
     type: ClassVar[str] = "openai"
     default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
     key_env_var: ClassVar[str | None] = "OPENAI_API_KEY"
     key_required: ClassVar[bool] = True
     can_embed: ClassVar[bool] = True
+    suggested_model: ClassVar[str | None] = "gpt-4o-mini"
+    vision: ClassVar[bool] = True
+    multiple_choices: ClassVar[bool] = True
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", **self.config.headers, **outbound_headers()}
@@ -131,10 +132,11 @@ class OpenAIProvider(Provider):
             return False, getattr(exc, "message", type(exc).__name__)
 
 
-@register
 class OpenAICompatibleProvider(OpenAIProvider):
     type: ClassVar[str] = "openai_compatible"
-    default_base_url: ClassVar[str | None] = None
+    default_base_url: ClassVar[str | None] = "http://127.0.0.1:8000/v1"  # vLLM's default
+    needs_base_url: ClassVar[bool] = True
+    suggested_model: ClassVar[str | None] = None
     key_env_var: ClassVar[str | None] = None
     key_required: ClassVar[bool] = False
 

@@ -17,9 +17,10 @@ from typing import Any
 
 from openclaw.assembly import Assembly, Shared, assemble, audit_log_for
 from openclaw.clock import Clock, SystemClock
-from openclaw.config import CONFIG_FILES, Config, load_config
+from openclaw.config import CONFIG_FILES, Config
 from openclaw.errors import OpenClawError
 from openclaw.pipeline.gateway import Gateway
+from openclaw.providers.registry import load_checked_config
 from openclaw.server.refusals import RefusalLedger
 from openclaw.server.throttle import AuthThrottle
 
@@ -54,7 +55,7 @@ class AppState:
     @classmethod
     def build(cls, home: Path, token: str, *, clock: Clock | None = None, **kw: Any) -> AppState:
         """``clock``: what breakers and deadlines read (a test passes a ManualClock)."""
-        config = load_config(home)
+        config = load_checked_config(home)
         parts = assemble(config, Shared(audit=audit_log_for(config), clock=clock or SystemClock()))
         st = cls(home=home, token=token, assembly=parts, **kw)
         st._mtimes = st._stat()
@@ -85,7 +86,7 @@ class AppState:
         self._mtimes = self._stat()
         old = self.assembly
         try:
-            config = load_config(self.home)
+            config = load_checked_config(self.home)
             new = assemble(config, old.shared)
             new.gateway.observers = list(old.gateway.observers)
         except OpenClawError as exc:

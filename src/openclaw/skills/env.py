@@ -68,13 +68,14 @@ class Secrets:
     @classmethod
     def of(cls, config: Any | None = None, token: str | None = None) -> Secrets:
         """Names and values from the provider registry, a loaded config and the gateway token."""
-        from openclaw.providers.registry import provider_types
+        from openclaw.providers.registry import ProviderRegistry
 
         names: set[str] = set()
         values: set[str] = set()
-        for ptype in provider_types().values():
-            if ptype.key_env_var:
-                names.add(ptype.key_env_var)
+        registry = ProviderRegistry.from_entry_points()
+        for type_ in registry.names():
+            if key_env_var := registry.get(type_).key_env_var:
+                names.add(key_env_var)
         if config is not None:
             for ref in _secret_refs(config):
                 var = ref.var

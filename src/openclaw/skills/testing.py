@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openclaw.config import Config, load_config
-from openclaw.config.defaults import SEED_POLICIES, render_models
+from openclaw.config import Config
 from openclaw.config.loader import load_model, parse_model
 from openclaw.config.schema import ChannelsFile, ModelAlias, ModelsFile, PoliciesFile
 from openclaw.errors import OpenClawError
+from openclaw.onboarding.seed import Plan, render_models, render_policies
+from openclaw.providers.registry import ProviderRegistry, load_checked_config
 from openclaw.skills.discovery import Skill
 from openclaw.skills.runner import SkillRunner
 from openclaw.skills.spec import ParseError, parse_yaml
@@ -93,7 +94,7 @@ class SkillReport:
 def mock_config(home: Path) -> Config:
     """The user's config with every model alias served by the mock provider."""
     if (home / "models.yaml").exists():
-        base = load_config(home)
+        base = load_checked_config(home)
         aliases = {
             alias: ModelAlias(
                 provider="mock",
@@ -107,12 +108,14 @@ def mock_config(home: Path) -> Config:
         models = ModelsFile(models=aliases, default=base.models.default)
         return Config(home=home, models=models, policies=base.policies, channels=base.channels)
     models = parse_model(
-        render_models("mock", "mock-general"), ModelsFile, "models.yaml (test default)"
+        render_models(Plan("mock", "mock-general"), ProviderRegistry.from_entry_points()),
+        ModelsFile,
+        "models.yaml (test default)",
     )
     if (home / "policies.yaml").exists():
         policies = load_model(home / "policies.yaml", PoliciesFile)
     else:
-        policies = parse_model(SEED_POLICIES, PoliciesFile, "policies.yaml (test default)")
+        policies = parse_model(render_policies(), PoliciesFile, "policies.yaml (test default)")
     channels = load_model(home / "channels.yaml", ChannelsFile)
     return Config(home=home, models=models, policies=policies, channels=channels)
 

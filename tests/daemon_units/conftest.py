@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from openclaw.service.manager import RunResult, set_runner
+from openclaw.daemon_units.manager import RunResult, set_runner
 
 Answer = Callable[[list[str]], RunResult | None]
 

@@ -10,9 +10,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from openclaw.daemon_units.commands import service_info, service_lines
+from openclaw.daemon_units.record import ServiceRecord, read_record, write_record
 from openclaw.server.status import recent_activity
-from openclaw.service.commands import service_info, service_lines
-from openclaw.service.record import ServiceRecord, read_record, write_record
 
 from .conftest import FakeRunner
 
@@ -44,7 +44,7 @@ def test_recent_activity_counts_requests_and_errors_of_the_last_five_minutes(
 def test_service_info_asks_the_recorded_manager(openclaw_home: Path, runner: FakeRunner) -> None:
     assert service_info(openclaw_home)["state"] == "no service installed"
     write_record(
-        openclaw_home, ServiceRecord("systemd", 18999, ["/x/openclaw"], "/u/openclaw.service")
+        openclaw_home, ServiceRecord("systemd", 18999, ["/x/openclaw"], "/u/openclaw.daemon_units")
     )
     runner.reply(
         "systemctl", "--user", "show", stdout="ActiveState=active\nSubState=running\nMainPID=4242\n"

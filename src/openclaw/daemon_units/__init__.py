@@ -2,10 +2,10 @@
 
 ``install.install_daemon`` picks systemd, launchd or Task Scheduler (or a background process
 where none is usable), renders the unit from ``templates/``, and runs the manager's commands
-through the one :class:`~openclaw.service.manager.Runner` seam that tests replace.
+through the one :class:`~openclaw.daemon_units.manager.Runner` seam that tests replace.
 """
 
-from openclaw.service.install import (
+from openclaw.daemon_units.install import (
     MANAGER_CHOICES,
     InstallReport,
     choose_manager,
@@ -14,7 +14,7 @@ from openclaw.service.install import (
     service_status,
     uninstall_daemon,
 )
-from openclaw.service.manager import (
+from openclaw.daemon_units.manager import (
     MANAGER_ENV,
     Runner,
     RunResult,
@@ -25,7 +25,12 @@ from openclaw.service.manager import (
     get_runner,
     set_runner,
 )
-from openclaw.service.record import ServiceRecord, gateway_port, note_background_start, read_record
+from openclaw.daemon_units.record import (
+    ServiceRecord,
+    gateway_port,
+    note_background_start,
+    read_record,
+)
 
 __all__ = [
     "MANAGER_CHOICES",

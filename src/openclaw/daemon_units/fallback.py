@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from openclaw.config import pid_path
-from openclaw.service.manager import ServiceError, ServiceManager, ServiceSpec, ServiceState
+from openclaw.daemon_units.manager import ServiceError, ServiceManager, ServiceSpec, ServiceState
 
 
 def pid_alive(pid: int) -> bool:

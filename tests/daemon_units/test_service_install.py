@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from openclaw.cli import main
-from openclaw.service import ServiceError, install_daemon, uninstall_daemon
-from openclaw.service.manager import ServiceSpec
-from openclaw.service.record import read_record
+from openclaw.daemon_units import ServiceError, install_daemon, uninstall_daemon
+from openclaw.daemon_units.manager import ServiceSpec
+from openclaw.daemon_units.record import read_record
 
 from .conftest import FakeRunner
 
@@ -210,7 +210,7 @@ def test_gateway_install_and_uninstall_commands_use_the_seam(
 def test_restart_goes_through_the_manager_that_runs_the_gateway(
     openclaw_home: Path, runner: FakeRunner, user_home: Path
 ) -> None:
-    from openclaw.service import restart_daemon
+    from openclaw.daemon_units import restart_daemon
 
     install(openclaw_home, runner, user_home)  # systemd
     runner.calls.clear()
@@ -236,7 +236,7 @@ def test_restart_goes_through_the_manager_that_runs_the_gateway(
 def test_restart_of_a_background_gateway_stops_and_starts_it(
     openclaw_home: Path, runner: FakeRunner, user_home: Path
 ) -> None:
-    from openclaw.service import restart_daemon
+    from openclaw.daemon_units import restart_daemon
 
     runner.fail("systemctl", "--user", "show-environment", stderr="Failed to connect to bus")
     install(openclaw_home, runner, user_home)

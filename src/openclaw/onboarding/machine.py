@@ -1,6 +1,8 @@
 """What this machine offers the gateway: provider keys, a local Ollama, a spaCy pipeline.
 
-``openclaw onboard`` uses it to choose a configuration and ``openclaw doctor`` to check one.
+``openclaw onboard`` and a first start use it to choose a configuration, and ``openclaw
+doctor`` to check one. What to look for comes from the provider registry: every installed
+type's key variable, and Ollama's own ``discover`` at its default URL (``$OLLAMA_HOST``).
 Only the *presence* of a key is ever looked at; its value is never read into a message.
 """
 
@@ -9,20 +11,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from openclaw.config.defaults import ollama_models
+from openclaw.providers.registry import ProviderRegistry
 
-#: provider type -> the environment variable its official client reads the key from
-KEY_VARS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
-#: what to suggest pulling when Ollama has no model yet
-SUGGESTED_LOCAL_MODEL = "llama3.1:8b"
 SPACY_INSTALL_HINT = (
     "python -m pip install en_core_web_sm (or: python -m spacy download en_core_web_sm)"
 )
-
-
-def ollama_url() -> str:
-    url = os.environ.get("OLLAMA_HOST", "http://localhost:11434")
-    return url if "://" in url else f"http://{url}"
+#: The type whose local server holds the 'sensitive' alias's model.
+LOCAL_TYPE = "ollama"
 
 
 def key_is_set(var: str) -> bool:
@@ -44,12 +39,18 @@ def pulled(model: str, models: list[str]) -> bool:
     return model in models or name in models
 
 
+def suggested_local_model(registry: ProviderRegistry) -> str:
+    """What to tell people to pull when Ollama has no model yet."""
+    return registry.get(LOCAL_TYPE).suggested_model or ""
+
+
 @dataclass
 class Machine:
     keys: dict[str, bool] = field(default_factory=dict)  # env var -> set?
     ollama_url: str = ""
     ollama: list[str] | None = None  # pulled models, None when Ollama does not answer
     spacy: list[str] = field(default_factory=list)
+    suggested_local_model: str = ""
 
     def summary(self) -> list[str]:
         lines = []
@@ -62,7 +63,7 @@ class Machine:
         else:
             lines.append(
                 f"Ollama: {self.ollama_url}, no models pulled yet "
-                f"(pull one with: ollama pull {SUGGESTED_LOCAL_MODEL})"
+                f"(pull one with: ollama pull {self.suggested_local_model})"
             )
         if self.spacy:
             lines.append(f"spaCy English pipeline for PII names: {self.spacy[0]}")
@@ -74,11 +75,15 @@ class Machine:
         return lines
 
 
-def probe(*, with_spacy: bool = True) -> Machine:
-    url = ollama_url()
+def probe(registry: ProviderRegistry, *, with_spacy: bool = True) -> Machine:
+    """Ask the machine what each installed provider type would need."""
+    key_vars = [registry.get(t).key_env_var for t in registry.names()]
+    local = registry.get(LOCAL_TYPE)
+    url = registry.default_config(LOCAL_TYPE).base_url or ""
     return Machine(
-        keys={var: key_is_set(var) for var in KEY_VARS.values()},
+        keys={var: key_is_set(var) for var in key_vars if var},
         ollama_url=url,
-        ollama=ollama_models(url),
+        ollama=local.discover(url),
         spacy=spacy_pipelines() if with_spacy else [],
+        suggested_local_model=suggested_local_model(registry),
     )

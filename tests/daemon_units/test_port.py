@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from openclaw.config import DEFAULT_PORT
-from openclaw.service.record import ServiceRecord, gateway_port, write_record
+from openclaw.daemon_units.record import ServiceRecord, gateway_port, write_record
 
 
 def test_without_flag_env_or_record_the_port_is_the_default(openclaw_home: Path) -> None:

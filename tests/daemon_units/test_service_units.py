@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from openclaw.service import templates
-from openclaw.service.launchd import LaunchdManager
-from openclaw.service.manager import ServiceSpec
-from openclaw.service.systemd import SystemdManager, exec_start
-from openclaw.service.windows import WindowsTaskManager
+from openclaw.daemon_units import templates
+from openclaw.daemon_units.launchd import LaunchdManager
+from openclaw.daemon_units.manager import ServiceSpec
+from openclaw.daemon_units.systemd import SystemdManager, exec_start
+from openclaw.daemon_units.windows import WindowsTaskManager
 
 from .conftest import FakeRunner
 

@@ -11,8 +11,8 @@ import getpass
 import os
 from pathlib import Path
 
-from openclaw.service import templates
-from openclaw.service.manager import (
+from openclaw.daemon_units import templates
+from openclaw.daemon_units.manager import (
     SERVICE_NAME,
     ServiceError,
     ServiceManager,

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from openclaw.service import templates
-from openclaw.service.manager import (
+from openclaw.daemon_units import templates
+from openclaw.daemon_units.manager import (
     LAUNCHD_LABEL,
     ServiceError,
     ServiceManager,

@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openclaw.service.fallback import BackgroundProcess, background_pid
-from openclaw.service.launchd import LaunchdManager
-from openclaw.service.manager import (
+from openclaw.daemon_units.fallback import BackgroundProcess, background_pid
+from openclaw.daemon_units.launchd import LaunchdManager
+from openclaw.daemon_units.manager import (
     Runner,
     ServiceError,
     ServiceManager,
@@ -25,14 +25,14 @@ from openclaw.service.manager import (
     gateway_healthy,
     get_runner,
 )
-from openclaw.service.record import (
+from openclaw.daemon_units.record import (
     ServiceRecord,
     read_record,
     remove_record,
     write_record,
 )
-from openclaw.service.systemd import SystemdManager
-from openclaw.service.windows import WindowsTaskManager
+from openclaw.daemon_units.systemd import SystemdManager
+from openclaw.daemon_units.windows import WindowsTaskManager
 
 MANAGERS: dict[str, type[ServiceManager]] = {
     "systemd": SystemdManager,

@@ -14,8 +14,8 @@ import os
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from openclaw.service import templates
-from openclaw.service.manager import (
+from openclaw.daemon_units import templates
+from openclaw.daemon_units.manager import (
     WINDOWS_TASK,
     ServiceError,
     ServiceManager,

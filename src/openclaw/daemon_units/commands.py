@@ -13,14 +13,14 @@ from typing import Any
 import click
 
 from openclaw.config import home_dir
-from openclaw.service.install import (
+from openclaw.daemon_units.install import (
     MANAGER_CHOICES,
     install_daemon,
     restart_daemon,
     service_status,
     uninstall_daemon,
 )
-from openclaw.service.record import SUPERVISORS, gateway_port
+from openclaw.daemon_units.record import SUPERVISORS, gateway_port
 
 
 @click.command("install")

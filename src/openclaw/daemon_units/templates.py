@@ -1,8 +1,10 @@
 """Unit templates and the one way they are filled in.
 
-The templates ship inside the package (``openclaw/service/templates/``) so a wheel install
-can render them; the checkout's top-level ``systemd/`` and ``launchd/`` hold identical
-copies for people who read the repository (a test keeps them identical). A field is
+The templates inside the package (``openclaw/daemon_units/templates/``) are the one source: a
+wheel carries only files under the package, and a symlink from there to the checkout's
+folders would be a plain text file in a Windows checkout (``install.ps1`` installs from one).
+The checkout's top-level ``systemd/`` and ``launchd/`` hold copies for people who read the
+repository; ``tests/daemon_units/test_templates.py`` fails when a copy drifts. A field is
 ``{{name}}``; each manager passes values already escaped for its format, and a template
 that names a field nobody filled in is an error rather than a unit with a hole in it.
 """
@@ -24,7 +26,7 @@ _FIELD = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
 
 def template_text(name: str) -> str:
-    return resources.files("openclaw.service").joinpath("templates", name).read_text("utf-8")
+    return resources.files("openclaw.daemon_units").joinpath("templates", name).read_text("utf-8")
 
 
 def render(name: str, values: Mapping[str, str]) -> str:
