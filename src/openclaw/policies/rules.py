@@ -17,7 +17,7 @@ from pydantic import Field, field_validator
 from openclaw.errors import ConfigError, PolicyViolation
 from openclaw.pipeline.exchange import Exchange, Json
 from openclaw.policies.engine import Params, Rule, Verdict, rule
-from openclaw.policies.pii.entities import EntityFilter, LocationsMode, clean_span
+from openclaw.policies.pii.entities import EntityFilter, LocationsMode
 from openclaw.policies.pii.pseudonymize import AnswerRestorer, Pseudonymizer
 from openclaw.policies.pii.scan import (
     ADAPTER_CARRIES,
@@ -29,8 +29,16 @@ from openclaw.policies.pii.scan import (
     scan_request,
     unscannable_error,
 )
-from openclaw.policies.pii.values import AUDIT_KEY, VALUE_BOOK, ValueBook, digest, load_key, mask
 from openclaw.policies.pii.walk import replace
+from openclaw.policies.sightings import (
+    AUDIT_KEY,
+    VALUE_BOOK,
+    ValueBook,
+    clean_span,
+    digest,
+    load_key,
+    mask,
+)
 from openclaw.routing.tokens import text_of
 
 DRAFT_LABEL = "[DRAFT] "

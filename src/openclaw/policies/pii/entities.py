@@ -21,7 +21,8 @@ no privacy gain (issue: "a city is not personal data, and 'AWS Lambda' is not a 
     La, Le and the like ("McDonald", "LeBron", "DeShawn");
   * a dotted product name ("Next.js");
   * a known product suffix as the last word ("Cloud Functions", "Visual Studio");
-  * a known vendor as the first word ("Google Cloud", "Azure Blob");
+  * a known vendor as the first word or the whole span ("Google Cloud", "Jira"); the list
+    leaves out vendors that are also names (Ford, Dell, Tesla, Power, Bing);
   * a programming language's name, from Pygments' lexer list (a maintained list of some
     600 languages already installed with ``rich``): a multi-word name always ("Visual
     Basic"), a one-word name only when the text also talks about code, since "Julia",
@@ -45,6 +46,7 @@ from typing import Literal
 from pygments.lexers import get_all_lexers
 
 from openclaw.policies.pii.findings import Finding
+from openclaw.policies.sightings import clean_span, normalise_name
 
 LocationsMode = Literal["address", "any", "none"]
 PLACE_ENTITIES = frozenset({"LOCATION"})
@@ -78,7 +80,7 @@ VENDORS = frozenset(
         "Instagram", "WhatsApp", "YouTube", "Netflix", "Spotify", "Uber", "Airbnb", "Shopify",
         "PayPal", "Zoom", "Dropbox", "Figma", "Postgres", "PostgreSQL", "MySQL", "MongoDB",
         "Redis", "Kafka", "Apache", "Elastic", "Grafana", "Prometheus", "Datadog", "Splunk",
-        "Visual", "Power", "Vertex", "Gemini", "Bing", "Outlook", "Excel", "Gmail", "Xbox",
+        "Vertex", "Gemini", "Outlook", "Excel", "Gmail", "Xbox",
         "PlayStation", "Nintendo", "Hugging", "Llama", "Mistral", "DeepSeek", "Qwen",
     }
 )  # fmt: skip
@@ -102,7 +104,6 @@ _CAMEL = re.compile(r"[a-z][A-Z]|^[a-z]+[A-Z]")
 _DOTTED = re.compile(r"\w\.[a-z]")
 _ACRONYM = re.compile(r"^[A-Z][A-Z0-9]{2,}$")
 _WORD = re.compile(r"[A-Za-z]+")
-_POSSESSIVE = re.compile(r"['’]s?$")
 
 
 @cache
@@ -116,16 +117,6 @@ def language_names() -> tuple[frozenset[str], frozenset[str]]:
             continue
         (multi if " " in name else single).add(name)
     return frozenset(single), frozenset(multi)
-
-
-def clean_span(span: str) -> str:
-    """The span without a trailing possessive and surrounding space: "Alan Turing's" -> "Alan Turing"."""
-    return _POSSESSIVE.sub("", span.strip()).strip()
-
-
-def normalise_name(name: str) -> str:
-    """How names are compared with ``allow_names``: no possessive, case-folded, single spaces."""
-    return " ".join(clean_span(name).casefold().split())
 
 
 def not_a_person(span: str, text: str) -> str | None:
@@ -145,7 +136,7 @@ def not_a_person(span: str, text: str) -> str | None:
             return "dotted name"
     if len(tokens) > 1 and tokens[-1] in PRODUCT_SUFFIXES:
         return "product suffix"
-    if len(tokens) > 1 and tokens[0] in VENDORS:
+    if tokens[0] in VENDORS:
         return "vendor"
     single, multi = language_names()
     if len(tokens) > 1 and span in multi:

@@ -17,6 +17,9 @@ The values themselves are kept only when a policy says ``record_values: true`` (
 shadow-mode trial, say): then the :class:`ValueBook` (``pii-values.jsonl`` beside the log,
 0600, one line per distinct digest) maps digests back to values, and ``openclaw policy
 stats --show-values`` shows them on the caller's own terminal.
+
+This module lives outside :mod:`openclaw.policies.pii` so that the CLI can read the figures
+without importing presidio and spaCy (seconds of start-up).
 """
 
 from __future__ import annotations
@@ -25,12 +28,24 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from openclaw.policies.pii.entities import clean_span, normalise_name
+_POSSESSIVE = re.compile(r"['’]s?$")
+
+
+def clean_span(span: str) -> str:
+    """The span without a trailing possessive or surrounding space: "Turing's" -> "Turing"."""
+    return _POSSESSIVE.sub("", span.strip()).strip()
+
+
+def normalise_name(name: str) -> str:
+    """How names are compared (``allow_names``, digests): no possessive, case-folded."""
+    return " ".join(clean_span(name).casefold().split())
+
 
 KEY_FILE = "pii.key"
 VALUE_BOOK = "pii-values.jsonl"
@@ -138,3 +153,45 @@ def sightings_of(
                         str(row.get("digest", "")),
                     ),
                 )
+
+
+@dataclass
+class PolicyTally:
+    """One policy's decisions over a set of audit records, and its most frequent values."""
+
+    policy: str
+    rule: str = ""
+    outcomes: dict[str, int] = field(default_factory=dict)
+    values: dict[tuple[str, str], int] = field(default_factory=dict)  # (type, digest) -> count
+    masks: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def top(self, n: int) -> list[tuple[str, str, str, int]]:
+        """(type, digest, masked, count), most frequent first."""
+        ranked = sorted(self.values.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+        return [(t, d, self.masks[(t, d)], c) for (t, d), c in ranked]
+
+
+def tally(records: Iterable[dict[str, object]]) -> dict[str, PolicyTally]:
+    """Per policy: how often it passed, applied or would have applied, and on which values.
+
+    A value counts once per record and policy, however often the request repeats it.
+    """
+    out: dict[str, PolicyTally] = {}
+    for rec in records:
+        decisions = rec.get("policies")
+        for d in decisions if isinstance(decisions, list) else []:
+            if isinstance(d, dict) and isinstance(d.get("policy"), str):
+                t = out.setdefault(d["policy"], PolicyTally(d["policy"]))
+                t.rule = str(d.get("rule", ""))
+                outcome = str(d.get("outcome", ""))
+                t.outcomes[outcome] = t.outcomes.get(outcome, 0) + 1
+        seen: set[tuple[str, str, str]] = set()
+        for _rec, s in sightings_of([rec]):
+            key = (s.policy, s.entity_type, s.digest)
+            if key in seen:
+                continue
+            seen.add(key)
+            t = out.setdefault(s.policy, PolicyTally(s.policy))
+            t.values[(s.entity_type, s.digest)] = t.values.get((s.entity_type, s.digest), 0) + 1
+            t.masks[(s.entity_type, s.digest)] = s.masked
+    return out
