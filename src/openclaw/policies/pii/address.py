@@ -49,7 +49,7 @@ _NAME_ANY = r"[A-Za-z][\w'.-]*(?:\s+[A-Za-z][\w'.-]*){0,3}"
 # ", Springfield, IL 62704" or ", London NW1 6XE" or ", Boston, MA"
 _UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}"
 _TAIL = (
-    r"(?:,?\s+[A-Z][a-zA-Z.'-]+(?:\s+[A-Z][a-zA-Z.'-]+){0,2}"
+    r"(?:,?\s+[A-Z][a-zA-Z.'-]+(?!\w)(?:\s+[A-Z][a-zA-Z.'-]+(?!\w)){0,2}"
     r"(?:,?\s+(?:" + _UK_POSTCODE + r"|[A-Z]{2}\s+\d{5}(?:-\d{4})?|[A-Z]{2}\b))?)?"
 )
 

@@ -24,9 +24,8 @@ no privacy gain (issue: "a city is not personal data, and 'AWS Lambda' is not a 
   * a known vendor as the first word or the whole span ("Google Cloud", "Jira"); the list
     leaves out vendors that are also names (Ford, Dell, Tesla, Power, Bing);
   * a programming language's name, from Pygments' lexer list (a maintained list of some
-    600 languages already installed with ``rich``): a multi-word name always ("Visual
-    Basic"), a one-word name only when the text also talks about code, since "Julia",
-    "Ruby" and "Ada" are people's names too.
+    600 languages, installed with ``rich``), only when the text also talks about code:
+    "Julia", "Ruby", "Ada" and even "Earl Grey" (a Pygments style of lexer) are people too.
 
   Public figures are not filtered: a 13 MB NER cannot know who is famous, so a PERSON still
   counts unless the user lists it in ``allow_names``.
@@ -139,9 +138,7 @@ def not_a_person(span: str, text: str) -> str | None:
     if tokens[0] in VENDORS:
         return "vendor"
     single, multi = language_names()
-    if len(tokens) > 1 and span in multi:
-        return "language"
-    if len(tokens) == 1 and span in single:
+    if span in (multi if len(tokens) > 1 else single):
         words = {w.lower() for w in _WORD.findall(text)}
         if words & CODE_WORDS:
             return "language"
