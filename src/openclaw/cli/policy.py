@@ -156,6 +156,10 @@ def check(text: str, service: str, task: str | None, model: str | None, as_json:
         )
 
 
+def _is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
 @cli.command()
 @click.option(
     "--since",
@@ -199,7 +203,7 @@ def stats(
     """
     home = home_dir()
     path = file if file is not None else home / "audit.log"
-    if show_values and (as_json or not sys.stdout.isatty()):
+    if show_values and (as_json or not _is_terminal()):
         raise click.UsageError(
             "--show-values prints personal data, so only to a terminal: run it without "
             "--json and without redirecting the output"

@@ -193,5 +193,5 @@ def tally(records: Iterable[dict[str, object]]) -> dict[str, PolicyTally]:
             seen.add(key)
             t = out.setdefault(s.policy, PolicyTally(s.policy))
             t.values[(s.entity_type, s.digest)] = t.values.get((s.entity_type, s.digest), 0) + 1
-            t.masks[(s.entity_type, s.digest)] = s.masked
+            t.masks.setdefault((s.entity_type, s.digest), s.masked)  # the first one seen
     return out
