@@ -65,7 +65,8 @@ def list_(as_json: bool) -> None:
 async def _check(text: str, service: str, task: str | None, model: str | None) -> dict[str, Any]:
     from openclaw.errors import OpenClawError
     from openclaw.pipeline.gateway import Gateway
-    from openclaw.policies.rules import pii_engine
+    from openclaw.policies.pii.entities import EntityFilter
+    from openclaw.policies.rules import PiiUsesSensitiveModel, pii_engine
 
     gw = Gateway(load_config(home_dir()))
     try:
@@ -85,6 +86,17 @@ async def _check(text: str, service: str, task: str | None, model: str | None) -
                 refused = {"status": exc.status, "code": exc.code, "message": exc.message}
         engine = pii_engine(gw, None, None)
         findings = engine.analyze_text(text)
+        # Whether each finding counts, as the (first) PII routing policy judges it.
+        flt = next(
+            (
+                r.filter
+                for stage in gw.stages
+                for r in getattr(stage, "rules", [])
+                if isinstance(r, PiiUsesSensitiveModel)
+            ),
+            EntityFilter.build(),
+        )
+        kept = flt.keep([text], [findings])[0]
         return {
             "pii_mode": engine.mode,
             "entities": [
@@ -94,6 +106,10 @@ async def _check(text: str, service: str, task: str | None, model: str | None) -
                     "end": f.end,
                     "score": round(f.score, 2),
                     "text": text[f.start : f.end],
+                    "counts": f in kept,
+                    "why_not": None
+                    if f in kept
+                    else flt.dropped(text, f) or f"locations: {flt.locations}",
                 }
                 for f in findings
             ],
@@ -128,10 +144,13 @@ def check(text: str, service: str, task: str | None, model: str | None, as_json:
     con.print(f"PII engine: {result['pii_mode']}")
     if result["entities"]:
         t = Table(title="entities found")
-        for col in ("type", "start", "end", "score", "text"):
+        for col in ("type", "start", "end", "score", "text", "counts"):
             t.add_column(col)
         for e in result["entities"]:
-            t.add_row(e["type"], str(e["start"]), str(e["end"]), f"{e['score']:.2f}", e["text"])
+            counts = "yes" if e["counts"] else f"no ({e['why_not']})"
+            t.add_row(
+                e["type"], str(e["start"]), str(e["end"]), f"{e['score']:.2f}", e["text"], counts
+            )
         con.print(t)
     else:
         con.print("entities found: none")
