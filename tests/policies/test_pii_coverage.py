@@ -11,6 +11,7 @@ may ever receive the SSN. Then the issue's table of holes, case by case, and the
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ from typing import Any
 
 import aiohttp
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fakes import AnthropicUpstream, OllamaUpstream, OpenAIUpstream
 from harness import Served, serve_gateway
@@ -471,3 +474,52 @@ async def test_a_pii_engine_error_fails_closed(
     status, body = await post(gw, issue_body({"user": "someone"}, "gpt"))
     assert status >= 500, body
     assert openai_upstream.requests == []
+
+
+_WORD = st.text(alphabet="abcdefgh XY", min_size=1, max_size=8)
+_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers() | _WORD,
+    lambda children: (
+        st.lists(children, min_size=1, max_size=3)
+        | st.dictionaries(_WORD, children, min_size=1, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+async def test_unknown_fields_of_any_shape_never_carry_an_ssn_out(
+    make_gw: Any, openai_upstream: OpenAIUpstream, anthropic_upstream: AnthropicUpstream
+) -> None:
+    """Hypothesis builds unknown fields of any nesting, with the SSN in a random string."""
+    gw = await make_gw()
+    loop = asyncio.get_running_loop()
+    sent = {"planted": 0}
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        extra=st.dictionaries(_WORD.map(lambda k: f"x_{k}"), _VALUE, min_size=1, max_size=3),
+        pick=st.integers(0, 40),
+        model=st.sampled_from(["gpt", "claude"]),
+    )
+    def prop(extra: dict[str, Any], pick: int, model: str) -> None:
+        positions = list(string_positions(extra))
+        if not positions:
+            return
+        path, is_key = positions[pick % len(positions)]
+        body = plant(
+            {"model": model, "messages": [{"role": "user", "content": "Hello"}], **extra},
+            path,
+            is_key,
+        )
+        status, _ = asyncio.run_coroutine_threadsafe(post(gw, body), loop).result(30)
+        assert status == 200
+        sent["planted"] += 1
+
+    # Hypothesis drives the requests from a worker thread; the gateway runs on this loop.
+    await asyncio.to_thread(prop)
+    assert sent["planted"] > 10
+    assert [b for b in remote_saw(openai_upstream, anthropic_upstream) if SSN_DIGITS in b] == []
