@@ -2,7 +2,10 @@
 
 They register through :func:`openclaw.policies.engine.rule` exactly like a third-party rule.
 PII analysis goes through the gateway's one shared :class:`~openclaw.policies.pii.PiiEngine`
-(built once per config, cached per message), off the event loop.
+(built once per config, cached per message), off the event loop. The PII rules read the
+request through one walk over the whole body (:mod:`openclaw.policies.pii.scan`), so
+routing, ``deny`` and ``redact_pii`` cover the same strings, unknown fields included; see
+docs/pii.md.
 """
 
 from __future__ import annotations
@@ -80,11 +83,6 @@ def pii_engine(gateway: Any, entities: list[str] | None, threshold: float | None
             kw["score_threshold"] = threshold
         eng = _ENGINES[key] = PiiEngine(**kw)
     return eng
-
-
-async def find_pii(engine: Any, texts: list[str]) -> list[tuple[str, list[Any]]]:
-    results = await engine.analyze_texts(texts)
-    return [(t, f) for t, f in zip(texts, results, strict=True) if f]
 
 
 # --------------------------------------------------------------------- drafts

@@ -8,7 +8,13 @@
 - :mod:`.nlp`: NLP engines that never download: a lazy tokenizer for pattern-only mode and a
   trimmed spaCy pipeline for names and places.
 - :mod:`.findings`: :class:`Finding`, merging overlapping spans, one-way redaction.
-- :mod:`.pseudonymize`: reversible placeholders for ``redact_pii``, including streamed answers.
+- :mod:`.pseudonymize`: reversible placeholders for ``redact_pii``, including streamed answers
+  and tool-call arguments.
+- :mod:`.walk`: every string in a request body that can leave the machine, and opaque parts.
+- :mod:`.scan`: one scan of a request for the rules (walk, analyse, keep what counts).
+- :mod:`.entities`: which findings count: places with an address, PERSON spans that are
+  people, ``allow_names``.
+- :mod:`.address`: the ``STREET_ADDRESS`` recognizer presidio lacks.
 - :mod:`.bench`: ``python -m openclaw.policies.pii.bench`` measures start-up and latency.
 """
 
