@@ -67,7 +67,10 @@ def load_key(home: Path) -> bytes:
         pass
     home.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another gateway (or CLI) made it first: use theirs
+        return bytes.fromhex(path.read_text().strip())
     with os.fdopen(fd, "w") as f:
         f.write(key.hex() + "\n")
     return key
