@@ -141,6 +141,23 @@ class ContentCapture(TypedDict):
     response: str | None
 
 
+class PiiSighting(TypedDict):
+    """What caused a PII decision, without the value: ``policy stats`` counts these."""
+
+    policy: str
+    type: str  # the entity type, e.g. PERSON
+    masked: str  # initials only: "J*** D***"
+    digest: str  # HMAC of the normalised value, keyed by $OPENCLAW_HOME/pii.key
+
+
+class UnscannablePart(TypedDict):
+    """A part the PII scan could not read that ``unscannable: allow`` let through."""
+
+    policy: str
+    part: str  # where in the request, e.g. messages[0].content[1]
+    kind: str  # image | audio | file | video | data
+
+
 # --------------------------------------------------------------------------- the record
 # How a field goes on the wire. "always": written on every record, null when unknown.
 # "if_set": written only when not None (keys that older records simply lack).
@@ -224,6 +241,8 @@ class AuditRecord:
     context_skipped: list[str] | None = _if_set()  # deployments whose context was too small
     json_repaired: bool | None = _if_set()
     content: ContentCapture | None = _if_set()  # only when an audit policy asks for it
+    pii_entities: list[PiiSighting] | None = _if_set()  # what a PII rule acted on, masked
+    unscannable_allowed: list[UnscannablePart] | None = _if_set()  # sent unscanned, by opt-out
     # plugins' facts, stored as one object so they cannot shadow a built-in field
     extensions: dict[str, Any] = field(default_factory=dict, metadata={_WIRE: "extensions"})
     # the hash chain (see the module docstring)

@@ -24,6 +24,8 @@ from openclaw.audit.record import (
     ContentCapture,
     DecisionFacts,
     LimitsCharge,
+    PiiSighting,
+    UnscannablePart,
 )
 from openclaw.errors import OpenClawError
 
@@ -119,6 +121,8 @@ class AuditFacts:
     context_skipped: list[str] | None = None  # dispatch
     json_repaired: bool | None = None  # dispatch
     content: ContentCapture | None = None  # the audit policy's content capture
+    pii_entities: list[PiiSighting] | None = None  # PII rules: what they acted on, masked
+    unscannable_allowed: list[UnscannablePart] | None = None  # PII rules: unscanned, allowed
 
 
 @dataclass(slots=True)

@@ -60,5 +60,7 @@ def build_record(ex: Exchange) -> AuditRecord:
         context_skipped=facts.context_skipped,
         json_repaired=facts.json_repaired,
         content=facts.content,
+        pii_entities=facts.pii_entities,
+        unscannable_allowed=facts.unscannable_allowed,
         extensions=ex.extensions,
     )

@@ -1,13 +1,18 @@
 """The built-in rules: the seed's three, plus ``deny`` and ``redact_pii``.
 
 They are plain :class:`~openclaw.policies.engine.Rule` classes, listed in
-:data:`BUILTIN_RULES`, exactly like a third party's. PII analysis goes through the gateway's one shared :class:`~openclaw.policies.pii.PiiEngine`
-(built once per config, cached per message), off the event loop.
+:data:`BUILTIN_RULES`, exactly like a third party's. PII analysis goes through the gateway's
+one shared :class:`~openclaw.policies.pii.PiiEngine` (built once per config, cached per
+message), off the event loop. The PII rules read the request through one walk over the whole
+body (:mod:`openclaw.policies.pii.scan`), so routing, ``deny`` and ``redact_pii`` cover the
+same strings, unknown fields included; see docs/pii.md.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
@@ -17,29 +22,39 @@ from openclaw.config.schema import PiiSettings
 from openclaw.errors import ConfigError, PolicyViolation
 from openclaw.pipeline.exchange import Exchange, Json
 from openclaw.policies.engine import Params, Rule, RuleContext, Verdict, rule
+from openclaw.policies.pii.entities import EntityFilter, LocationsMode
+from openclaw.policies.pii.pseudonymize import AnswerRestorer, Pseudonymizer
+from openclaw.policies.pii.scan import (
+    ADAPTER_CARRIES,
+    PartKind,
+    Scan,
+    Unscannable,
+    check_local_accepts,
+    request_walk,
+    scan_request,
+    unscannable_error,
+)
+from openclaw.policies.pii.walk import replace
+from openclaw.policies.sightings import (
+    VALUE_BOOK,
+    ValueBook,
+    clean_span,
+    digest,
+    load_key,
+    mask,
+)
 from openclaw.routing.tokens import text_of
 
 DRAFT_LABEL = "[DRAFT] "
 
 
 def context_texts(ex: Exchange) -> list[str]:
-    """Every piece of text in the context: all messages, tool calls and results, skill inputs."""
-    out: list[str] = []
-    for m in ex.body.get("messages") or []:
-        if not isinstance(m, dict):
-            continue
-        t = text_of(m.get("content"))
-        if t:
-            out.append(t)
-        for call in m.get("tool_calls") or []:
-            if isinstance(call, dict):
-                fn = call.get("function") or {}
-                args = fn.get("arguments") if isinstance(fn, dict) else None
-                if isinstance(args, str) and args:
-                    out.append(args)
-    if ex.skill and isinstance(ex.skill.get("inputs"), dict):
-        out.extend(str(v) for v in ex.skill["inputs"].values() if v not in (None, ""))
-    return out
+    """Every string in the request that can leave the machine, plus skill inputs.
+
+    By construction (see :mod:`openclaw.policies.pii.walk`): the walk visits the whole
+    body, so a field this module has never heard of is scanned too.
+    """
+    return request_walk(ex.body, ex.skill).texts
 
 
 class PiiEngines:
@@ -82,11 +97,6 @@ class PiiEngines:
 def pii_engine(ctx: RuleContext, entities: list[str] | None, threshold: float | None) -> Any:
     """The shared engine for these settings (see :class:`PiiEngines`)."""
     return ctx.pii.get(ctx.config.policies.pii, entities, threshold)
-
-
-async def find_pii(engine: Any, texts: list[str]) -> list[tuple[str, list[Any]]]:
-    results = await engine.analyze_texts(texts)
-    return [(t, f) for t, f in zip(texts, results, strict=True) if f]
 
 
 # --------------------------------------------------------------------- drafts
@@ -138,11 +148,47 @@ class AllOutputsAreDrafts(Rule):
 # --------------------------------------------------------------------- PII routing
 
 
-class PiiRouteParams(Params):
-    model: str = "sensitive"
+class EntityParams(Params):
+    """What counts as PII for routing and redaction (see :mod:`openclaw.policies.pii.entities`)."""
+
     entities: list[str] | None = None
     score_threshold: float | None = Field(default=None, ge=0, le=1)
+    locations: LocationsMode = "address"
+    #: Names that never count: a list, or the path of a file with one name a line
+    #: (``#`` starts a comment; a relative path is relative to the OpenClaw home).
+    allow_names: list[str] | str = Field(default_factory=list)
+
+
+def load_allow_names(value: list[str] | str, home: Path, policy: str) -> list[str]:
+    if isinstance(value, list):
+        return value
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = home / path
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(
+            f"policies.yaml: policy '{policy}': params.allow_names: cannot read {path} "
+            f"({exc.strerror or type(exc).__name__}); give a list of names or a readable "
+            "file with one name a line"
+        ) from None
+    return [ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()]
+
+
+class PiiRouteParams(EntityParams):
+    model: str = "sensitive"
     allow_remote: bool = False
+    unscannable: Unscannable = "local"
+    #: Kinds of unscannable part the sensitive model reads (the gateway cannot tell).
+    local_accepts: list[PartKind] = Field(default_factory=list)
+    #: Keep the values that caused reroutes in pii-values.jsonl, for ``policy stats
+    #: --show-values``. The audit log only ever holds masks and keyed digests.
+    record_values: bool = False
+
+
+# Sightings kept per audit record; a request with more distinct values is rerouted anyway.
+_MAX_SIGHTINGS = 20
 
 
 @rule
@@ -168,21 +214,82 @@ class PiiUsesSensitiveModel(Rule):
                         "which is not on this machine; point it at a local provider (ollama, "
                         "or a server on 127.0.0.1) or set params.allow_remote: true"
                     )
+        providers = self.ctx.config.models.providers
+        for kind in self.params.local_accepts:
+            for dep in models[target].deployments:
+                ptype = providers[dep.provider].type if dep.provider in providers else "mock"
+                if kind not in ADAPTER_CARRIES.get(ptype, ADAPTER_CARRIES["openai"]):
+                    raise ConfigError(
+                        f"policies.yaml: policy '{self.policy.name}': params.local_accepts "
+                        f"lists '{kind}', but provider '{dep.provider}' ({ptype}) cannot carry "
+                        f"{kind} parts to the model; remove it from local_accepts"
+                    )
         self.engine = pii_engine(self.ctx, self.params.entities, self.params.score_threshold)
+        home = self.ctx.config.home
+        self.filter = EntityFilter.build(
+            self.params.locations, load_allow_names(self.params.allow_names, home, self.policy.name)
+        )
+        self.key = load_key(home)
+        self.book = ValueBook(home / VALUE_BOOK) if self.params.record_values else None
 
     async def evaluate(self, ex: Exchange) -> Verdict | None:
-        found = await find_pii(self.engine, context_texts(ex))
-        if not found:
+        scan = await scan_request(self.engine, ex.body, ex.skill, self.filter)
+        name = self.policy.name
+        mode = self.params.unscannable
+        opaque = list(scan.opaque)
+        if opaque and mode == "allow":
+            if ex.audit.unscannable_allowed is None:
+                ex.audit.unscannable_allowed = []
+            ex.audit.unscannable_allowed.extend(
+                {"policy": name, "part": p.where, "kind": p.kind} for p in opaque
+            )
+            opaque = []
+        if opaque and mode == "refuse":
+            part = opaque[0]
+
+            def refuse(ex: Exchange) -> None:
+                raise unscannable_error(part, name, "this policy refuses such parts")
+
+            return Verdict(apply=refuse, detail=f"unscannable {part.kind} at {part.where}: refused")
+        hits = scan.hits
+        if not hits and not opaque:
             return None
-        entities = sorted({f.entity_type for _t, fs in found for f in fs})
+        await self._record(ex, scan)
         target = self.params.model
+        accepts = self.params.local_accepts
 
         def apply(ex: Exchange) -> None:
+            check_local_accepts(opaque, accepts, target, name)
             ex.alias = target
             ex.local_only = not self.params.allow_remote
-            ex.forced_by = self.policy.name
+            ex.forced_by = name
 
-        return Verdict(apply=apply, entities=entities, model_after=target)
+        detail = None
+        if opaque:
+            detail = "unscannable " + ", ".join(f"{p.kind} at {p.where}" for p in opaque)
+        return Verdict(
+            apply=apply, entities=scan.entities or None, model_after=target, detail=detail
+        )
+
+    async def _record(self, ex: Exchange, scan: Scan) -> None:
+        """Masked, keyed sightings of the values that decided this, for ``policy stats``."""
+        seen: dict[tuple[str, str], str] = {}
+        for leaf, fs in scan.hits:
+            for f in fs:
+                value = clean_span(leaf.text[f.start : f.end])
+                key = (f.entity_type, digest(self.key, value))
+                if key not in seen and len(seen) < _MAX_SIGHTINGS:
+                    seen[key] = value
+        if not seen:
+            return
+        if ex.audit.pii_entities is None:
+            ex.audit.pii_entities = []
+        ex.audit.pii_entities.extend(
+            {"policy": self.policy.name, "type": t, "masked": mask(v), "digest": d}
+            for (t, d), v in seen.items()
+        )
+        if self.book is not None:
+            await asyncio.to_thread(self.book.add, [(d, v) for (_t, d), v in seen.items()])
 
     def status(self) -> dict[str, Any]:
         return {"pii_mode": self.engine.mode, "pii_note": self.engine.mode_note}
@@ -283,6 +390,9 @@ class DenyParams(Params):
         return v
 
 
+_DENY_FILTER = EntityFilter(locations="any")
+
+
 @rule
 class Deny(Rule):
     name = "deny"
@@ -303,9 +413,10 @@ class Deny(Rule):
         hit = next((p.pattern for p in self.patterns for t in texts if p.search(t)), None)
         entities: list[str] | None = None
         if hit is None and self.engine is not None:
-            found = await find_pii(self.engine, texts)
-            if found:
-                entities = sorted({f.entity_type for _t, fs in found for f in fs})
+            # The entities were named on purpose, places included: only the person-shape
+            # filter applies ("AWS Lambda" is not a PERSON here either).
+            scan = await scan_request(self.engine, ex.body, ex.skill, _DENY_FILTER)
+            entities = scan.entities or None
         if hit is None and not entities:
             return None
         message = self.params.message
@@ -320,62 +431,57 @@ class Deny(Rule):
 # --------------------------------------------------------------------- redact_pii
 
 
-class RedactParams(Params):
-    entities: list[str] | None = None
-    score_threshold: float | None = Field(default=None, ge=0, le=1)
+class RedactParams(EntityParams):
+    #: Parts that cannot be masked (images, audio, files) are refused, or sent as they are
+    #: (``allow``, recorded in the audit record). There is no ``local``: this rule does not
+    #: choose the model.
+    unscannable: Literal["refuse", "allow"] = "refuse"
 
 
 @rule
 class RedactPii(Rule):
+    """Pseudonymise every outgoing string (the same walk as routing), restore the answer."""
+
     name = "redact_pii"
     Params = RedactParams
 
     def configure(self) -> None:
         self.engine = pii_engine(self.ctx, self.params.entities, self.params.score_threshold)
+        self.filter = EntityFilter.build(
+            self.params.locations,
+            load_allow_names(self.params.allow_names, self.ctx.config.home, self.policy.name),
+        )
 
     async def evaluate(self, ex: Exchange) -> Verdict | None:
-        msgs = [m for m in ex.body.get("messages") or [] if isinstance(m, dict)]
-        texts = [text_of(m.get("content")) for m in msgs]
-        results = await self.engine.analyze_texts(texts)
-        if not any(results):
+        scan = await scan_request(self.engine, ex.body, ex.skill, self.filter)
+        name = self.policy.name
+        if scan.opaque and self.params.unscannable == "allow":
+            if ex.audit.unscannable_allowed is None:
+                ex.audit.unscannable_allowed = []
+            ex.audit.unscannable_allowed.extend(
+                {"policy": name, "part": p.where, "kind": p.kind} for p in scan.opaque
+            )
+        elif scan.opaque:
+            part = scan.opaque[0]
+
+            def refuse(ex: Exchange) -> None:
+                raise unscannable_error(part, name, "redact_pii cannot mask it")
+
+            return Verdict(apply=refuse, detail=f"unscannable {part.kind} at {part.where}")
+        hits = scan.hits
+        if not hits:
             return None
-        entities = sorted({f.entity_type for fs in results for f in fs})
 
         def apply(ex: Exchange) -> None:
-            from openclaw.policies.pii import Pseudonymizer
-
             p = Pseudonymizer()
-            new_msgs = []
-            for m, t, fs in zip(msgs, texts, results, strict=True):
-                if fs:
-                    m = dict(m, content=p.mask(t, fs))
-                new_msgs.append(m)
-            ex.body = dict(ex.body, messages=new_msgs)
-            unmasker = p.stream_unmasker()
-
-            def restore(resp: Json) -> Json:
-                for c in resp.get("choices") or []:
-                    msg = c.get("message") or {}
-                    if isinstance(msg.get("content"), str):
-                        msg["content"] = p.unmask(msg["content"])
-                return resp
-
-            def restore_chunk(ch: Json) -> Json:
-                for c in ch.get("choices") or []:
-                    delta = c.get("delta") or {}
-                    if isinstance(delta.get("content"), str):
-                        delta["content"] = unmasker.feed(delta["content"])
-                    if c.get("finish_reason"):
-                        rest = unmasker.flush()
-                        if rest:
-                            delta["content"] = (delta.get("content") or "") + rest
-                return ch
-
+            masked = {leaf: p.mask(leaf.text, list(fs)) for leaf, fs in hits}
+            ex.body = replace(ex.body, masked)
+            restorer = AnswerRestorer(p)
             # Restore first, so later filters (drafts, audit) see the real text.
-            ex.response_filters.insert(0, restore)
-            ex.chunk_filters.insert(0, restore_chunk)
+            ex.response_filters.insert(0, restorer.response)
+            ex.chunk_filters.insert(0, restorer.chunk)
 
-        return Verdict(apply=apply, entities=entities)
+        return Verdict(apply=apply, entities=scan.entities)
 
 
 #: The built-in rules, by the name policies.yaml uses. Plugins add theirs (assembly.rule_types).

@@ -8,23 +8,41 @@
 - :mod:`.nlp`: NLP engines that never download: a lazy tokenizer for pattern-only mode and a
   trimmed spaCy pipeline for names and places.
 - :mod:`.findings`: :class:`Finding`, merging overlapping spans, one-way redaction.
-- :mod:`.pseudonymize`: reversible placeholders for ``redact_pii``, including streamed answers.
+- :mod:`.pseudonymize`: reversible placeholders for ``redact_pii``, including streamed answers
+  and tool-call arguments.
+- :mod:`.walk`: every string in a request body that can leave the machine, and opaque parts.
+- :mod:`.scan`: one scan of a request for the rules (walk, analyse, keep what counts).
+- :mod:`.entities`: which findings count: places with an address, PERSON spans that are
+  people, ``allow_names``.
+- :mod:`.address`: the ``STREET_ADDRESS`` recognizer presidio lacks.
 - :mod:`.bench`: ``python -m openclaw.policies.pii.bench`` measures start-up and latency.
 """
 
-from openclaw.policies.pii.engine import DEFAULT_SCORE_THRESHOLD, PATTERN_ONLY, PiiEngine
-from openclaw.policies.pii.findings import Finding, redact
-from openclaw.policies.pii.pseudonymize import Pseudonymizer, StreamUnmasker
-from openclaw.policies.pii.recognizers import DEFAULT_ENTITIES, SUPPORTED_ENTITIES
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_ENTITIES",
-    "DEFAULT_SCORE_THRESHOLD",
-    "PATTERN_ONLY",
-    "SUPPORTED_ENTITIES",
-    "Finding",
-    "PiiEngine",
-    "Pseudonymizer",
-    "StreamUnmasker",
-    "redact",
-]
+import importlib
+from typing import Any
+
+# The package's names load on first use (PEP 562): presidio and spaCy take over a second to
+# import, and the light modules here (walk, scan, entities) are imported by every gateway
+# and CLI command whether or not a PII rule runs.
+_LAZY = {
+    "DEFAULT_SCORE_THRESHOLD": "engine",
+    "PATTERN_ONLY": "engine",
+    "PiiEngine": "engine",
+    "Finding": "findings",
+    "redact": "findings",
+    "Pseudonymizer": "pseudonymize",
+    "StreamUnmasker": "pseudonymize",
+    "DEFAULT_ENTITIES": "recognizers",
+    "SUPPORTED_ENTITIES": "recognizers",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -9,13 +9,22 @@ into the answer. Placeholders the pseudonymizer did not hand out are left as the
 For streamed answers, :class:`StreamUnmasker` restores placeholders that arrive split across
 chunks ("<EMAIL_AD" + "DRESS_1>"). It holds back only a tail that could still become one of
 this request's placeholders, so everything else is passed on as soon as it arrives.
+
+:class:`AnswerRestorer` applies both to an answer wherever the model can repeat a
+placeholder: message text, refusals, and tool calls (name and arguments), whole or streamed.
+Tool-call arguments are JSON text, so a value restored into them is JSON-escaped: a name
+with a quote in it must not break the arguments the client parses.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 from openclaw.policies.pii.findings import Finding, merge_spans
+
+Json = dict[str, Any]
 
 _PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*_[0-9]+>")
 
@@ -45,14 +54,18 @@ class Pseudonymizer:
         out.append(text[pos:])
         return "".join(out)
 
-    def unmask(self, text: str) -> str:
-        """``text`` with this request's placeholders replaced by their original values."""
+    def unmask(self, text: str, *, json_string: bool = False) -> str:
+        """``text`` with this request's placeholders replaced by their original values.
+
+        ``json_string``: ``text`` is (part of) JSON, so values are escaped as inside a JSON
+        string.
+        """
         if not self._by_placeholder or "<" not in text:
             return text
-        return _PLACEHOLDER.sub(self._restore, text)
+        return _PLACEHOLDER.sub(self._json_restore if json_string else self._restore, text)
 
-    def stream_unmasker(self) -> StreamUnmasker:
-        return StreamUnmasker(self)
+    def stream_unmasker(self, *, json_string: bool = False) -> StreamUnmasker:
+        return StreamUnmasker(self, json_string=json_string)
 
     def could_start_placeholder(self, tail: str) -> bool:
         """True if ``tail`` is a proper prefix of a placeholder this request handed out."""
@@ -75,6 +88,10 @@ class Pseudonymizer:
     def _restore(self, m: re.Match[str]) -> str:
         return self._by_placeholder.get(m.group(), m.group())
 
+    def _json_restore(self, m: re.Match[str]) -> str:
+        value = self._by_placeholder.get(m.group())
+        return m.group() if value is None else json.dumps(value, ensure_ascii=False)[1:-1]
+
 
 class StreamUnmasker:
     """Unmasks a stream of text deltas; see the module docstring.
@@ -83,8 +100,9 @@ class StreamUnmasker:
     end (a held-back tail that never became a placeholder is sent as it was).
     """
 
-    def __init__(self, pseudonymizer: Pseudonymizer) -> None:
+    def __init__(self, pseudonymizer: Pseudonymizer, *, json_string: bool = False) -> None:
         self._p = pseudonymizer
+        self._json = json_string
         self._held = ""
 
     def feed(self, delta: str) -> str:
@@ -96,8 +114,87 @@ class StreamUnmasker:
         if cut != -1 and ">" not in text[cut:] and self._p.could_start_placeholder(text[cut:]):
             self._held = text[cut:]
             text = text[:cut]
-        return self._p.unmask(text)
+        return self._p.unmask(text, json_string=self._json)
 
     def flush(self) -> str:
         text, self._held = self._held, ""
-        return self._p.unmask(text)
+        return self._p.unmask(text, json_string=self._json)
+
+
+class AnswerRestorer:
+    """Puts one request's values back into its answer: content, refusals, tool calls.
+
+    :meth:`response` handles a whole answer; :meth:`chunk` one streamed chunk, keeping a
+    :class:`StreamUnmasker` per choice and field (and per tool call), and flushing them all
+    into the chunk that carries the choice's ``finish_reason``.
+    """
+
+    def __init__(self, pseudonymizer: Pseudonymizer) -> None:
+        self._p = pseudonymizer
+        self._streams: dict[tuple[int, str, int], StreamUnmasker] = {}
+
+    def response(self, resp: Json) -> Json:
+        for c in resp.get("choices") or []:
+            msg = c.get("message") if isinstance(c, dict) else None
+            if not isinstance(msg, dict):
+                continue
+            for fld in ("content", "refusal"):
+                if isinstance(msg.get(fld), str):
+                    msg[fld] = self._p.unmask(msg[fld])
+            for call in msg.get("tool_calls") or []:
+                fn = call.get("function") if isinstance(call, dict) else None
+                if isinstance(fn, dict):
+                    if isinstance(fn.get("name"), str):
+                        fn["name"] = self._p.unmask(fn["name"])
+                    if isinstance(fn.get("arguments"), str):
+                        fn["arguments"] = self._p.unmask(fn["arguments"], json_string=True)
+        return resp
+
+    def chunk(self, ch: Json) -> Json:
+        for c in ch.get("choices") or []:
+            if not isinstance(c, dict):
+                continue
+            idx = c.get("index", 0) if isinstance(c.get("index", 0), int) else 0
+            delta = c.get("delta")
+            if not isinstance(delta, dict):
+                delta = c["delta"] = {}
+            for fld in ("content", "refusal"):
+                if isinstance(delta.get(fld), str):
+                    delta[fld] = self._stream(idx, fld, 0).feed(delta[fld])
+            for call in delta.get("tool_calls") or []:
+                fn = call.get("function") if isinstance(call, dict) else None
+                if not isinstance(fn, dict):
+                    continue
+                n = call.get("index", 0) if isinstance(call.get("index", 0), int) else 0
+                if isinstance(fn.get("name"), str):
+                    fn["name"] = self._p.unmask(fn["name"])  # names arrive whole
+                if isinstance(fn.get("arguments"), str):
+                    fn["arguments"] = self._stream(idx, "arguments", n).feed(fn["arguments"])
+            if c.get("finish_reason"):
+                self._flush(idx, delta)
+        return ch
+
+    def _stream(self, choice: int, fld: str, n: int) -> StreamUnmasker:
+        key = (choice, fld, n)
+        s = self._streams.get(key)
+        if s is None:
+            s = self._streams[key] = self._p.stream_unmasker(json_string=fld == "arguments")
+        return s
+
+    def _flush(self, choice: int, delta: Json) -> None:
+        for (ci, fld, n), s in list(self._streams.items()):
+            if ci != choice:
+                continue
+            rest = s.flush()
+            if not rest:
+                continue
+            if fld != "arguments":
+                delta[fld] = (delta.get(fld) or "") + rest
+                continue
+            calls = delta.setdefault("tool_calls", [])
+            same = next((c for c in calls if isinstance(c, dict) and c.get("index", 0) == n), None)
+            if same is None:
+                calls.append({"index": n, "function": {"arguments": rest}})
+            else:
+                fn = same.setdefault("function", {})
+                fn["arguments"] = (fn.get("arguments") or "") + rest

@@ -6,7 +6,7 @@ recognizers we never want at run time (remote services, transformer NER, ``URL``
 ``DATE_TIME`` on every request) and because the prefilter below must know, per entity, what
 any match of that recognizer necessarily contains.
 
-Four recognizers are adjusted:
+Four recognizers are adjusted and one is added:
 
 - ``EMAIL_ADDRESS``: presidio validates the domain with ``tldextract.extract``, whose default
   extractor fetches the Public Suffix List from the internet on first use (and caches it under
@@ -18,6 +18,8 @@ Four recognizers are adjusted:
   "::1" and "fe80::1": loopback and link-local addresses identify nobody.
 - ``PHONE_NUMBER``: :class:`~openclaw.policies.pii.phone.WindowedPhoneRecognizer`, presidio's
   recognizer run only on the parts of the text that can hold a number; same results.
+- ``STREET_ADDRESS`` is ours (:mod:`.address`): presidio has no street-address recognizer,
+  and an address is what makes a place personal (the PII rule's ``locations: address``).
 - ``PERSON``/``LOCATION``/``NRP``/``ORGANIZATION`` come from presidio's ``SpacyRecognizer``,
   which reads entities the spaCy pipeline already found; it is built only in spaCy mode.
 
@@ -62,6 +64,7 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from openclaw.errors import ConfigError
+from openclaw.policies.pii.address import StreetAddressRecognizer
 from openclaw.policies.pii.phone import WindowedPhoneRecognizer
 
 # The default set: identifiers that are personal on their own and that presidio finds in
@@ -89,6 +92,7 @@ DEFAULT_ENTITIES: tuple[str, ...] = (
     "US_ITIN",
     "US_BANK_NUMBER",
     "US_PASSPORT",
+    "STREET_ADDRESS",
 )
 
 #: Entities only a spaCy NER pipeline finds. Presidio's labels for spaCy's own.
@@ -144,6 +148,7 @@ _PATTERN_RECOGNIZERS: dict[str, Callable[..., EntityRecognizer]] = {
     "UUID": UuidRecognizer,
     "URL": UrlRecognizer,
     "DATE_TIME": DateRecognizer,
+    "STREET_ADDRESS": StreetAddressRecognizer,
 }
 
 SUPPORTED_ENTITIES: frozenset[str] = frozenset(_PATTERN_RECOGNIZERS) | frozenset(NER_ENTITIES)
@@ -170,6 +175,7 @@ _NECESSARY: dict[str, tuple[str, str]] = {
     "MEDICAL_LICENSE": _DIGIT,
     "UK_NHS": _DIGIT,
     "UK_NINO": _DIGIT,
+    "STREET_ADDRESS": _DIGIT,  # a house or box number
 }
 
 
