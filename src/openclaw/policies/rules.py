@@ -47,20 +47,27 @@ def pii_engine(gateway: Any, entities: list[str] | None, threshold: float | None
     """The shared engine for these settings.
 
     Engines are kept per process, not per gateway: a config reload, or a second policy with
-    the same settings, reuses the loaded spaCy pipeline and the per-message cache.
+    the same settings, reuses the loaded spaCy pipeline and the per-message cache. A started
+    :class:`~openclaw.policies.pii.pool.PiiScanPool` on ``gateway.pii_pool`` runs the NER.
     """
     from openclaw.policies.pii import PiiEngine
 
     settings = gateway.config.policies.pii
+    pool = getattr(gateway, "pii_pool", None)
     key = (
         tuple(entities) if entities else None,
         threshold,
         settings.spacy_model,
         settings.language,
+        pool,
     )
     eng = _ENGINES.get(key)
     if eng is None:
-        kw: dict[str, Any] = {"spacy_model": settings.spacy_model, "language": settings.language}
+        kw: dict[str, Any] = {
+            "spacy_model": settings.spacy_model,
+            "language": settings.language,
+            "pool": pool,
+        }
         if entities:
             kw["entities"] = entities
         if threshold is not None:

@@ -550,7 +550,9 @@ class PiiEngine:
             return analyzer.analyze(
                 text=text,
                 language=self.language,
-                entities=list(self.active_entities),
+                entities=list(
+                    self._pattern_entities if analyzer is self._patterns else self.active_entities
+                ),
                 score_threshold=self.score_threshold,
                 nlp_artifacts=artifacts,
             )

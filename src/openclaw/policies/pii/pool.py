@@ -44,6 +44,7 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from openclaw.config.schema import PiiSettings
 from openclaw.errors import ConfigError, OpenClawError, ServiceUnavailable
 from openclaw.policies.pii import worker
 from openclaw.policies.pii.findings import Finding
@@ -149,15 +150,18 @@ class _Slot:
             proc.join(1.0)
             _kill(proc)
 
-    def replace(self, why: str) -> None:
+    def fail(self, batch: list[_Job], why: str, error: ServiceUnavailable) -> None:
+        """Kill the worker, fail the jobs it held, then start its replacement."""
         log.error("PII worker %d %s; replacing it", self.index, why)
-        proc = self.process
+        proc, conn = self.process, self.conn
+        self.conn = self.process = None
         if proc is not None:
             _kill(proc)
-        if self.conn is not None:
-            self.conn.close()
-        self.conn = self.process = None
+        if conn is not None:
+            conn.close()
         self.restarts += 1
+        for job in batch:
+            job.future.set_exception(error)
         self._start_until_up()
 
     def _start_until_up(self) -> None:
@@ -230,16 +234,15 @@ class _Slot:
             answered = conn.poll(self.pool.scan_timeout)
             reply = conn.recv() if answered else None
         except (EOFError, OSError):
-            for job in batch:
-                job.future.set_exception(scan_failed("the PII worker process exited"))
-            self.replace("exited during a scan")
+            self.fail(batch, "exited during a scan", scan_failed("the PII worker process exited"))
             return
         if reply is None:
-            for job in batch:
-                job.future.set_exception(
-                    scan_failed(f"no answer from the PII worker in {self.pool.scan_timeout:g} s")
-                )
-            self.replace(f"did not answer in {self.pool.scan_timeout:g} s")
+            timeout = self.pool.scan_timeout
+            self.fail(
+                batch,
+                f"did not answer in {timeout:g} s",
+                scan_failed(f"no answer from the PII worker in {timeout:g} s"),
+            )
             return
         kind, payload = reply
         if kind == "ok":
@@ -306,6 +309,18 @@ class PiiScanPool:
         self.version = ""
         #: Candidate pipelines that are installed but did not load.
         self.failed: list[str] = []
+
+    @classmethod
+    def from_settings(cls, settings: PiiSettings) -> PiiScanPool | None:
+        """The pool that ``pii:`` in policies.yaml asks for; None for ``workers: 0``."""
+        if settings.workers == 0:
+            return None
+        return cls(
+            spacy_model=settings.spacy_model,
+            language=settings.language,
+            workers=settings.workers,
+            scan_timeout=settings.scan_timeout_s,
+        )
 
     def _candidates(self) -> list[str]:
         choice = self.spacy_model
