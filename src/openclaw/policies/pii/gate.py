@@ -15,6 +15,8 @@ NER only when every word in it is one that the NER cannot take as the start of a
   ``CPU``) that are not places (``US``, ``UK`` and ``EU`` are, so they are not on it);
 - a word part that mixes letters and digits (``p50``, ``v3``, ``H100``) or is only digits.
 
+A word with code punctuation inside it (``min(2``, ``a[i]``, ``x=y``, a path or an e-mail
+address) needs NER whatever its letters: the gate vouches for prose, not for code.
 Everything else (a capitalised word inside a sentence, any other all-caps or mixed-case
 word such as ``PostgreSQL``, any word with a letter outside ASCII such as ``José`` or
 ``Zürich``) needs NER. The gate is a necessary condition by construction for the kinds of
@@ -47,6 +49,10 @@ _PART = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _OPENERS = "\"'“‘([{*-•#>"
 _SENTENCE_END = ".!?:;"
 _LIST_ITEM = re.compile(r"^(?:\d+[.)]|[a-z][.)]|[-*•#>]+)$")
+_CLOSERS = "\"'”’)]}.,;:!?"
+# Punctuation of code inside a word ("min(2", "a[i]", "x=y"): the pipeline's tokens there do
+# not look like prose, and it has been seen to take "min(2" for a name; such words go to NER.
+_CODE_PUNCT = re.compile(r"[()\[\]{}=<>$~|\\/*^%`+@&]")
 _CONTRACTION = re.compile(r"['’](?:s|t|re|ll|ve|d|m)$", re.IGNORECASE)
 _NOT = re.compile(r"n['’]t$", re.IGNORECASE)
 
@@ -123,6 +129,206 @@ TECH_ACRONYMS: frozenset[str] = frozenset(
 )
 
 
+#: Words that often open a sentence of a prompt, each checked against the pipeline at the
+#: start of sentences (``tests/policies/test_pii_gate.py``). "Draft", "Convert", "Delete",
+#: "Format", "Generate" and "Summarise" are not here: the small English pipeline took each
+#: for a name or place there.
+SENTENCE_STARTERS: frozenset[str] = frozenset(
+    [
+        "add",
+        "also",
+        "answer",
+        "ask",
+        "because",
+        "before",
+        "build",
+        "can",
+        "check",
+        "choose",
+        "compare",
+        "continue",
+        "could",
+        "create",
+        "define",
+        "deploy",
+        "describe",
+        "design",
+        "do",
+        "does",
+        "edit",
+        "enable",
+        "ensure",
+        "estimate",
+        "explain",
+        "extract",
+        "find",
+        "finally",
+        "first",
+        "fix",
+        "give",
+        "hello",
+        "help",
+        "here",
+        "hi",
+        "how",
+        "if",
+        "in",
+        "is",
+        "it",
+        "keep",
+        "let",
+        "list",
+        "look",
+        "make",
+        "note",
+        "now",
+        "ok",
+        "okay",
+        "once",
+        "outline",
+        "plan",
+        "please",
+        "provide",
+        "read",
+        "ref",
+        "refactor",
+        "remove",
+        "rename",
+        "replace",
+        "reply",
+        "return",
+        "review",
+        "rewrite",
+        "run",
+        "send",
+        "set",
+        "should",
+        "show",
+        "shorten",
+        "sort",
+        "start",
+        "suggest",
+        "summarize",
+        "tell",
+        "test",
+        "thank",
+        "thanks",
+        "the",
+        "then",
+        "there",
+        "these",
+        "this",
+        "those",
+        "today",
+        "translate",
+        "try",
+        "turn",
+        "update",
+        "use",
+        "validate",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "why",
+        "write",
+        "yes",
+        "you",
+        "your",
+    ]
+)
+
+# Stop words the pipeline took for a name or place at a sentence start ("Us", "Herein").
+_STOP_NOT_AT_START = frozenset({"us", "herein"})
+
+#: Words of software work and chat that the dictionary lacks and that name nobody.
+TECH_WORDS: frozenset[str] = frozenset(
+    [
+        "afaik",
+        "async",
+        "backend",
+        "backoff",
+        "backfill",
+        "backfills",
+        "boolean",
+        "btw",
+        "changelog",
+        "config",
+        "configs",
+        "cron",
+        "dataset",
+        "datasets",
+        "deduplicate",
+        "dedupe",
+        "deps",
+        "dev",
+        "devs",
+        "dockerfile",
+        "dropdown",
+        "email",
+        "emails",
+        "endpoint",
+        "endpoints",
+        "enum",
+        "failover",
+        "fixme",
+        "frontend",
+        "gzip",
+        "hotfix",
+        "imo",
+        "inbox",
+        "json",
+        "keepalive",
+        "lgtm",
+        "localhost",
+        "login",
+        "logout",
+        "middleware",
+        "namespace",
+        "namespaces",
+        "offsite",
+        "ok",
+        "okay",
+        "onboard",
+        "onboarding",
+        "param",
+        "params",
+        "pls",
+        "repo",
+        "repos",
+        "runbook",
+        "runtime",
+        "sdk",
+        "standup",
+        "stdout",
+        "stderr",
+        "subnet",
+        "timestamp",
+        "timestamps",
+        "todo",
+        "tooltip",
+        "tradeoff",
+        "txt",
+        "unicode",
+        "unittest",
+        "uptime",
+        "url",
+        "urls",
+        "username",
+        "utf",
+        "webhook",
+        "webhooks",
+        "wip",
+        "workflow",
+        "workflows",
+        "yaml",
+    ]
+)
+
+
 def load_word_list() -> tuple[frozenset[str], frozenset[str]]:
     """The shipped dictionary: (words never capitalised, words also capitalised)."""
     raw = (files("openclaw") / "data" / _WORDS_FILE).read_bytes()
@@ -149,11 +355,12 @@ def build_word_list(dictionary: Iterable[str], nlp: Language) -> bytes:
     """The gzipped word file from a dictionary's lines (``/usr/share/dict/american-english``).
 
     Kept: ASCII alphabetic lower-case entries of two letters or more. One the dictionary also
-    lists capitalised ("mark"/"Mark") is marked ``*`` (safe in lower case only), and dropped
-    if ``nlp`` tags it as a name or place in any of :data:`HOMOGRAPH_PROBES`.
+    lists capitalised ("mark"/"Mark"; an all-caps entry such as "IT" does not count) is
+    marked ``*`` (safe in lower case only), and dropped if ``nlp`` tags it as a name or place
+    in any of :data:`HOMOGRAPH_PROBES`.
     """
     alpha = [w.strip() for w in dictionary if w.strip().isascii() and w.strip().isalpha()]
-    capitalised = {w.lower() for w in alpha if not w.islower()}
+    capitalised = {w.lower() for w in alpha if w[0].isupper() and w[1:].islower()}
     lower = {w for w in alpha if w.islower() and len(w) >= 2}
     homographs = sorted(lower & capitalised)
     probes = [(w, p.format(w=w)) for w in homographs for p in HOMOGRAPH_PROBES]
@@ -174,10 +381,15 @@ class NerGate:
         only_lower, also_capital = load_word_list()
         stop = frozenset(w for w in STOP_WORDS if w.isalpha())
         #: Safe in lower case anywhere.
-        self.lower_safe: frozenset[str] = only_lower | also_capital | stop
-        #: Safe capitalised at a sentence start: dictionary words that are never names. A
-        #: stop word the dictionary also lists capitalised ("will"/"Will") is not.
-        self.title_safe: frozenset[str] = only_lower
+        self.lower_safe: frozenset[str] = only_lower | also_capital | stop | TECH_WORDS
+        #: Safe capitalised at a sentence start: the usual first words of a prompt. Not the
+        #: whole dictionary: the pipeline tags some capitalised verbs at a sentence start as
+        #: names ("Convert the notes..." is a PERSON to it). A stop word of three letters or
+        #: more that is also a name ("Will", "May", "More") is not safe; shorter ones are
+        #: capitalised in the dictionary only as chemical symbols ("He", "In").
+        self.title_safe: frozenset[str] = SENTENCE_STARTERS | frozenset(
+            w for w in stop if (w not in also_capital or len(w) < 3) and w not in _STOP_NOT_AT_START
+        )
 
     def needs_ner(self, text: str) -> bool:
         start = True  # the first word of the text starts a sentence
@@ -195,6 +407,8 @@ class NerGate:
 
     def _word_needs_ner(self, word: str, start: bool) -> bool:
         core = word.lstrip(_OPENERS)
+        if _CODE_PUNCT.search(core.rstrip(_CLOSERS)):
+            return True
         first = True
         for m in _PART.finditer(core):
             part = m.group()
