@@ -99,7 +99,7 @@ INSTALL_HINT = "python -m spacy download en_core_web_sm"
 # tens of microseconds, less than a hop to the worker thread and back.
 _INLINE_PREFILTER_MAX = 32 * 1024
 #: Texts longer than this are cut into chunks that are cached and scanned one by one.
-DEFAULT_CHUNK_CHARS = 4096
+DEFAULT_CHUNK_CHARS = 2048
 # spaCy refuses texts over nlp.max_length (1,000,000 characters) and NER memory grows with
 # length; longer texts are analysed in pieces cut at line breaks or spaces.
 _CHUNK = 100_000
