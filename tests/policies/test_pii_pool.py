@@ -155,10 +155,10 @@ async def test_long_text_is_scanned_in_chunks_once(pool: PiiScanPool) -> None:
     runs = engine.ner_runs
     assert runs >= 1
     # The next turn carries the same output and a new question: only the question is new.
-    question = "What did Olaf Scholz say?"
+    question = "Please ask John Smith to review it."
     (again, new) = await engine.analyze_texts([text, question])
     assert again == got
-    assert found(question, new) == {"PERSON": ["Olaf Scholz"]}
+    assert found(question, new) == {"PERSON": ["John Smith"]}
     assert engine.ner_runs == runs + 1
 
 

@@ -98,8 +98,11 @@ INSTALL_HINT = "python -m spacy download en_core_web_sm"
 # Texts up to this size are prefiltered on the event loop: one regex pass over 32 KB takes
 # tens of microseconds, less than a hop to the worker thread and back.
 _INLINE_PREFILTER_MAX = 32 * 1024
-#: Texts longer than this are cut into chunks that are cached and scanned one by one.
+#: Texts longer than this are cut into chunks that are cached and scanned one by one. With
+#: NER, chunks of a 4 KB prompt run on two workers at once; pattern-only, chunks only serve
+#: the cache (a long tool output that comes back every turn), so they can be larger.
 DEFAULT_CHUNK_CHARS = 2048
+PATTERN_CHUNK_CHARS = 16384
 # spaCy refuses texts over nlp.max_length (1,000,000 characters) and NER memory grows with
 # length; longer texts are analysed in pieces cut at line breaks or spaces.
 _CHUNK = 100_000
@@ -126,7 +129,7 @@ class PiiEngine:
         prefilter: bool = True,
         pool: PiiScanPool | None = None,
         ner_gate: bool = True,
-        chunk_chars: int = DEFAULT_CHUNK_CHARS,
+        chunk_chars: int | None = None,
     ) -> None:
         """Build presidio for ``entities`` (default :data:`DEFAULT_ENTITIES`).
 
@@ -149,7 +152,6 @@ class PiiEngine:
         self.score_threshold = score_threshold
         self.language = language
         self.cache_size = cache_size
-        self.chunk_chars = chunk_chars
         self._pool = pool if pool is not None and pool.package is not None else None
 
         self._analyze_lock = threading.Lock()
@@ -172,6 +174,9 @@ class PiiEngine:
                     recognizers.append(spacy_rec)
             self._analyzer = _analyzer(recognizers, nlp_engine, language, score_threshold)
         self._nlp_engine = nlp_engine
+        if chunk_chars is None:
+            chunk_chars = DEFAULT_CHUNK_CHARS if ner else PATTERN_CHUNK_CHARS
+        self.chunk_chars = chunk_chars
         self._prefilter = prefilter_for(self.active_entities) if prefilter else None
         # With NER on: patterns alone, for texts the gate clears (and, with a pool, the
         # patterns are never sent to a worker for such texts).

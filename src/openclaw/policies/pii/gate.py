@@ -52,7 +52,7 @@ _LIST_ITEM = re.compile(r"^(?:\d+[.)]|[a-z][.)]|[-*•#>]+)$")
 _CLOSERS = "\"'”’)]}.,;:!?"
 # Punctuation of code inside a word ("min(2", "a[i]", "x=y"): the pipeline's tokens there do
 # not look like prose, and it has been seen to take "min(2" for a name; such words go to NER.
-_CODE_PUNCT = re.compile(r"[()\[\]{}=<>$~|\\/*^%`+@&]")
+_CODE_PUNCT = re.compile(r"[()\[\]{}=<>$~|\\/*^%`@&]")
 _CONTRACTION = re.compile(r"['’](?:s|t|re|ll|ve|d|m)$", re.IGNORECASE)
 _NOT = re.compile(r"n['’]t$", re.IGNORECASE)
 
