@@ -52,7 +52,7 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version as dist_version
 from typing import TYPE_CHECKING
@@ -68,7 +68,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
 
 from openclaw.errors import ConfigError, OpenClawError
 from openclaw.policies.pii.chunks import split_text
-from openclaw.policies.pii.findings import Finding, redact
+from openclaw.policies.pii.findings import Finding, redact, shifted, sorted_findings
 from openclaw.policies.pii.gate import NerGate
 from openclaw.policies.pii.nlp import (
     LoadedSpacyNlpEngine,
@@ -104,7 +104,7 @@ _INLINE_PREFILTER_MAX = 32 * 1024
 DEFAULT_CHUNK_CHARS = 2048
 PATTERN_CHUNK_CHARS = 16384
 # spaCy refuses texts over nlp.max_length (1,000,000 characters) and NER memory grows with
-# length; longer texts are analysed in pieces cut at line breaks or spaces.
+# length; a longer text that reaches presidio whole (chunk_chars=0) is analysed in pieces.
 _CHUNK = 100_000
 _WARM_UP = (
     "Jane Doe of Berlin: jane.doe@example.com, +1 212-555-0123, 10.0.0.1, card "
@@ -345,7 +345,7 @@ class PiiEngine:
                     self._cache_put(key, hit)
                 else:
                     hit = self._compute(key, piece, route)
-            out.extend(_shift(hit, offset))
+            out.extend(shifted(hit, offset))
         return out
 
     async def analyze_texts(self, texts: Sequence[str]) -> list[list[Finding]]:
@@ -371,7 +371,9 @@ class PiiEngine:
                 if hit is not None:
                     found[key] = hit
                     continue
-                route = self._route(piece) if len(piece) <= _INLINE_PREFILTER_MAX else None
+                # With a pool the route is always known here: NER must not fall to the thread.
+                inline = len(piece) <= _INLINE_PREFILTER_MAX or self._pool is not None
+                route = self._route(piece) if inline else None
                 if route == "clear":
                     self._cache_put(key, ())
                     found[key] = ()
@@ -390,7 +392,7 @@ class PiiEngine:
         if waits:
             await asyncio.gather(*waits)
         return [
-            [f for offset, key in pieces for f in _shift(found[key], offset)] for pieces in layout
+            [f for offset, key in pieces for f in shifted(found[key], offset)] for pieces in layout
         ]
 
     def analyze_batch(self, texts: Sequence[str]) -> list[tuple[Finding, ...]]:
@@ -412,7 +414,9 @@ class PiiEngine:
                 self.ner_runs += 1
                 results = self._call_presidio(self._analyzer, text, art)
                 out.append(
-                    _sorted(Finding(r.entity_type, r.start, r.end, float(r.score)) for r in results)
+                    sorted_findings(
+                        Finding(r.entity_type, r.start, r.end, float(r.score)) for r in results
+                    )
                 )
         return out
 
@@ -540,13 +544,13 @@ class PiiEngine:
         findings: list[Finding] = []
         with lock:
             self.presidio_runs += 1
-            for offset, piece in _pieces(text):
+            for offset, piece in split_text(text, _CHUNK):
                 results = self._call_presidio(analyzer, piece, None)
                 findings.extend(
                     Finding(r.entity_type, r.start + offset, r.end + offset, float(r.score))
                     for r in results
                 )
-        return _sorted(findings)
+        return sorted_findings(findings)
 
     def _call_presidio(
         self, analyzer: AnalyzerEngine, text: str, artifacts: NlpArtifacts | None
@@ -590,34 +594,6 @@ def _analyzer(
         default_score_threshold=threshold,
         context_aware_enhancer=LemmaContextAwareEnhancer(context_matching_mode="whole_word"),
     )
-
-
-def _sorted(findings: Iterable[Finding]) -> tuple[Finding, ...]:
-    return tuple(sorted(findings, key=lambda f: (f.start, f.end, f.entity_type)))
-
-
-def _shift(findings: tuple[Finding, ...], offset: int) -> list[Finding]:
-    if offset == 0:
-        return list(findings)
-    return [Finding(f.entity_type, f.start + offset, f.end + offset, f.score) for f in findings]
-
-
-def _pieces(text: str) -> list[tuple[int, str]]:
-    """Cut ``text`` into pieces of at most ``_CHUNK`` characters, at a line break or space."""
-    if len(text) <= _CHUNK:
-        return [(0, text)]
-    out: list[tuple[int, str]] = []
-    start = 0
-    while len(text) - start > _CHUNK:
-        window = text[start : start + _CHUNK]
-        cut = window.rfind("\n")
-        if cut < _CHUNK // 2:
-            cut = max(window.rfind(" "), cut)
-        end = start + (cut + 1 if cut > 0 else _CHUNK)
-        out.append((start, text[start:end]))
-        start = end
-    out.append((start, text[start:]))
-    return out
 
 
 def _language_name(language: str) -> str:
