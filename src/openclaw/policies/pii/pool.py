@@ -24,7 +24,9 @@ How it is run:
 
 The pool belongs to the assembled gateway: the owner calls :meth:`PiiScanPool.start` before
 the engines that use it are built and :meth:`PiiScanPool.aclose` at shutdown. Nothing in
-this module is global.
+this module is global. As with any ``spawn``/``forkserver`` start, a worker imports the
+program's main script again (the ``openclaw`` command and ``python -m openclaw`` are safe); a
+script that starts a pool must keep its work under ``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
@@ -126,6 +128,13 @@ class _Slot:
             if not parent.poll(_START_TIMEOUT):
                 raise RuntimeError(f"the PII worker did not start in {_START_TIMEOUT:.0f} s")
             kind, info = parent.recv()
+        except EOFError:
+            _kill(proc)
+            parent.close()
+            raise RuntimeError(
+                f"the PII worker exited while starting (exit code {proc.exitcode}; its "
+                "traceback is on the daemon's standard error)"
+            ) from None
         except BaseException:
             _kill(proc)
             parent.close()
