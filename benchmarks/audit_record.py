@@ -163,6 +163,7 @@ def dict_record(ex: Exchange, extras: dict[str, Any]) -> dict[str, Any]:
         .isoformat(timespec="milliseconds")
         .replace("+00:00", "Z"),
         "request_id": ex.request_id,
+        "api": ex.api,
         "service": ex.service,
         "channel": ex.channel,
         "task": ex.task,

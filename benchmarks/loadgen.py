@@ -188,6 +188,7 @@ class _Generator:
         token: str | None,
         start_number: int,
         ids: bool,
+        vary: bool = True,
     ) -> None:
         parts = urlsplit(url)
         self.host = parts.hostname or "127.0.0.1"
@@ -199,6 +200,7 @@ class _Generator:
         ).encode()
         self.template = template
         self.number = start_number
+        self.vary = vary  # False: every request carries the same tag (the cache-hit rows)
         self.ids: list[str] | None = [] if ids else None
         self.measuring = False
         self.stop_at = math.inf  # perf_counter deadline
@@ -214,7 +216,7 @@ class _Generator:
         self.count = 0
 
     def next_number(self) -> int:
-        self.number += 1
+        self.number += 1 if self.vary else 0
         self.sent += 1
         return self.number
 
@@ -269,8 +271,11 @@ async def run(
     start_number: int = 0,
     max_requests: int | None = None,
     collect_ids: bool = False,
+    vary: bool = True,
 ) -> tuple[LoadResult, list[str]]:
-    gen = _Generator(url, template, token=token, start_number=start_number, ids=collect_ids)
+    gen = _Generator(
+        url, template, token=token, start_number=start_number, ids=collect_ids, vary=vary
+    )
     if warmup > 0:
         await gen.phase(connections, warmup, math.inf)
         gen.clear()
@@ -310,6 +315,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--start-number", type=int, default=0)
     ap.add_argument("--requests", type=int, default=None)
     ap.add_argument("--ids-out", type=Path)
+    ap.add_argument(
+        "--same-tag", action="store_true", help="every request the same body (cache hits)"
+    )
     args = ap.parse_args(argv)
     spec = json.loads(args.template.read_text())
     template = Template(spec["prefix"].encode(), spec["suffix"].encode())
@@ -324,6 +332,7 @@ def main(argv: list[str] | None = None) -> None:
             start_number=args.start_number,
             max_requests=args.requests,
             collect_ids=args.ids_out is not None,
+            vary=not args.same_tag,
         )
     )
     if args.ids_out is not None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 TAG = "\x00TAG\x00"  # placeholder in the rendered JSON; never appears in a real prompt
 
@@ -56,6 +57,12 @@ _PARAGRAPHS = (
     "Open questions remain about ownership of the shared libraries. Today 4 teams change them "
     "without a common review, which caused 2 incidents last month. A proposal for a small "
     "review group with a weekly rotation will be circulated before the next meeting.",
+)
+
+# A person's name and nothing else personal: only NER finds it (with spaCy, rerouted).
+NAME_200 = (
+    "Please draft a short thank-you note to Maria Fernandez for leading the 3 release "
+    "reviews this quarter, and mention that the whole team enjoyed working with her. Ref:"
 )
 
 PII_LINE = (
@@ -114,15 +121,46 @@ def _conversation() -> list[dict[str, str]]:
     return msgs
 
 
+def _tool_output(size: int = 100_000) -> str:
+    """A clean build log of ``size`` characters: what a tool hands an agent to read."""
+    lines = []
+    i = 0
+    while sum(len(x) + 1 for x in lines) < size:
+        lines.append(
+            f"step {i:05d}: compiled module {i % 97} of the reporting service in {i % 13 + 1}.{i % 10} s, "
+            f"cache hits {i % 50} of 50, warnings 0, output written to build/out/{i % 211}.o"
+        )
+        if i % 20 == 19:
+            lines.append("")  # paragraph breaks, as a log has between its phases
+        i += 1
+    return "\n".join(lines)[:size]
+
+
+def _agent_conversation() -> list[dict[str, Any]]:
+    """An agent's turn after a 100 KB tool output; only the last question is new."""
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "read_build_log", "arguments": '{"build": 4012}'},
+    }
+    return [
+        {"role": "user", "content": "Why did the 4012 build take 3 minutes longer than usual?"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_1", "content": _tool_output()},
+        {"role": "user", "content": "Summarize the log in 3 bullet points. Ref: " + TAG},
+    ]
+
+
 @dataclass(frozen=True)
 class Payload:
     key: str
     title: str
-    messages: Callable[[], list[dict[str, str]]]
+    messages: Callable[[], list[dict[str, Any]]]
     expect_alias: str  # the alias the seed policies must pick (checked before measuring)
+    names_only: bool = False  # only NER finds its PII: pattern-only keeps it on 'general'
 
 
-def _single(text: str) -> Callable[[], list[dict[str, str]]]:
+def _single(text: str) -> Callable[[], list[dict[str, Any]]]:
     return lambda: [{"role": "user", "content": text + " " + TAG}]
 
 
@@ -136,6 +174,16 @@ PAYLOADS: dict[str, Payload] = {
             "pii-4k", "4 KB prompt with PII (rerouted)", _single(_four_kb(PII_LINE)), "sensitive"
         ),
         Payload("turns-20", "20-turn conversation", _conversation, "general"),
+        Payload(
+            "name-200",
+            "200-char prompt with a person's name",
+            _single(NAME_200),
+            "sensitive",
+            names_only=True,
+        ),
+        Payload(
+            "tool-100k", "agent turn after a 100 KB tool output", _agent_conversation, "general"
+        ),
     )
 }
 
@@ -165,6 +213,9 @@ def render(payload: Payload, *, model: str = "general", stream: bool = False) ->
 
 #: Request tags are numbers written in these words: spaCy's small English NER tags random
 #: letter strings after "Ref:" as names (which would reroute a clean prompt), common nouns not.
+#: Each is a word the PII engine's NER gate lets through (a test checks), so a clean prompt
+#: stays clean to the gate whatever its tag: "glass" is not here, as the pipeline has been
+#: seen to take it for a name.
 TAG_WORDS = [
     "apple",
     "table",
@@ -172,7 +223,7 @@ TAG_WORDS = [
     "stone",
     "cloud",
     "paper",
-    "glass",
+    "cheese",
     "metal",
     "water",
     "green",
@@ -214,4 +265,4 @@ def tag_for(n: int) -> str:
 
 def prompt_chars(payload: Payload) -> int:
     """Characters of text in the payload's messages (without the tag)."""
-    return sum(len(m["content"].replace(TAG, "").rstrip()) for m in payload.messages())
+    return sum(len((m["content"] or "").replace(TAG, "").rstrip()) for m in payload.messages())

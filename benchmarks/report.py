@@ -19,6 +19,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from benchmarks import headline
+
 Doc = dict[str, Any]
 Key = tuple[str, str, int]  # scenario, payload, connections
 
@@ -234,7 +236,7 @@ def targets(doc: Doc) -> list[Doc]:
         None if lost is None else f"{lost} of {soak['client_ok_ids']:,}",
         None if lost is None else lost == 0 and soak.get("ids_unknown", 0) == 0,
     )
-    return rows
+    return rows + headline.targets(doc)
 
 
 def upstream_check(doc: Doc) -> Doc:
@@ -297,6 +299,7 @@ def markdown(doc: Doc) -> str:
         lines.append(
             f"| {t['target']} | {t['threshold']} | {t['measured']} | {_verdict(t['pass'])} | {t['note']} |"
         )
+    lines += ["", *headline.markdown(doc)]
     lines += [
         "",
         "## All points",

@@ -102,6 +102,7 @@ class Runner:
         label: str,
         max_requests: int | None = None,
         ids_dir: Path | None = None,
+        vary: bool = True,
     ) -> LoadResult:
         start_number = random.randrange(32**6, 32**7)  # a fresh tag range: no PII cache hits
         prefix = self.ctx.pinning.prefix("load")
@@ -115,6 +116,7 @@ class Runner:
                     token=system.token,
                     start_number=start_number,
                     ids_prefix=None if ids_dir is None else ids_dir / "ids-",
+                    vary=vary,
                 )
             )
             return wrk.run(
@@ -150,6 +152,8 @@ class Runner:
             argv += ["--token", system.token]
         if max_requests is not None:
             argv += ["--requests", str(max_requests)]
+        if not vary:
+            argv.append("--same-tag")
         if ids_dir is not None:
             argv += ["--ids-out", str(ids_dir / "ids-0.txt")]
         budget = duration + 120 if max_requests is None else 3600
@@ -172,6 +176,7 @@ class Runner:
                 duration=opts.warmup,
                 stream=stream,
                 label=label + "-warmup",
+                vary=not pt.scenario.repeat,
             )
         pid_spec = f"{pt.scenario.key}:{pt.payload}:{pt.connections}"
         prof = None
@@ -200,6 +205,7 @@ class Runner:
             duration=opts.duration,
             stream=stream,
             label=label,
+            vary=not pt.scenario.repeat,
         )
         wall = time.monotonic() - t0
         cpu1, up1 = system.cpu_seconds(), self.upstream.cpu_seconds()
@@ -291,6 +297,8 @@ class Runner:
             try:
                 for pt in pts:
                     self.points.append(self.measure(system, pt, len(points)))
+                # The processes the system started (the PII pool's workers): RSS of each.
+                self.systems[key]["children_rss_mb"] = system.children_rss_mb()
             finally:
                 system.stop()
 

@@ -6,7 +6,10 @@ connection counts, and whether requests stream. The runner groups points by syst
 system starts once. To add a scenario: add a gateway variant that writes its config, then one
 entry in :data:`SCENARIOS`; the table, JSON and chart pick it up. Scenario "L" (not in the
 issue's numbering) is the limits stage of the access-control issue, against pass-through.
-The soak is not a scenario: it has its own step in :mod:`benchmarks.run`.
+The soak is not a scenario: it has its own step in :mod:`benchmarks.run`. Scenario "H" is
+the headline: the default install (the seed's policies, spaCy found, the NER worker pool),
+every request a new prompt; its ``-cached`` twin repeats one prompt so the PII cache answers,
+the only rows where a cache may help.
 """
 
 from __future__ import annotations
@@ -30,12 +33,38 @@ class Scenario:
     stream: bool = False
     needs: str | None = None  # "litellm": only with --with-litellm
     quick: bool = True  # part of --quick (the CI smoke test)
+    repeat: bool = False  # every request the same body: the PII cache answers (cache rows)
 
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("direct", "1", "Direct to upstream", "direct"),
     Scenario("passthrough", "2", "Gateway pass-through", "gateway:passthrough"),
     Scenario("seed-pattern", "3", "Seed policies, pattern-only PII", "gateway:seed-pattern"),
+    Scenario(
+        "seed-default",
+        "H",
+        "Seed policies, default install (spaCy names on, NER worker pool)",
+        "gateway:seed-default",
+        quick=False,
+    ),
+    Scenario(
+        "seed-default-cached",
+        "H",
+        "Seed policies, default install, repeated prompt (PII cache hits)",
+        "gateway:seed-default",
+        ("clean-200", "name-200"),
+        quick=False,
+        repeat=True,
+    ),
+    Scenario(
+        "seed-default-1worker",
+        "H",
+        "Seed policies, default install with 1 NER worker (pool scaling)",
+        "gateway:seed-default-1worker",
+        ("name-200", "clean-4k"),
+        (32,),
+        quick=False,
+    ),
     Scenario("seed-spacy", "4", "Seed policies, spaCy PII", "gateway:seed-spacy", quick=False),
     Scenario("stream-direct", "5", "Streaming, direct", "direct", ("clean-200",), stream=True),
     Scenario(

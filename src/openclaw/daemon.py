@@ -86,7 +86,7 @@ async def serve(
             "bind to 127.0.0.1 or turn auth back on"
         )
     token = ensure_token(home)
-    state = AppState.build(home, token, host=host, port=port, auth=auth)
+    state = await AppState.start(home, token, host=host, port=port, auth=auth)
     app = make_app(state)
     sec = state.config.policies.security  # read at start: a reload does not change them
     runner = GuardedRunner(
@@ -131,6 +131,7 @@ async def serve(
         watcher.cancel()
         await runner.cleanup()  # stops accepting, waits for handlers up to shutdown_timeout
         await state.gateway.aclose()
+        await state.assembly.shared.pii.aclose()
         tracer_shutdown = getattr(state.assembly.shared.tracer, "shutdown", None)
         if tracer_shutdown is not None:  # export what is queued; it may wait on the network
             await asyncio.to_thread(tracer_shutdown)

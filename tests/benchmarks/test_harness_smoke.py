@@ -21,11 +21,14 @@ import pytest
 from benchmarks.audit_record import main as audit_record_main
 from benchmarks.loadgen import percentiles
 from benchmarks.loadgen import run as run_load
-from benchmarks.payloads import PAYLOADS, TAG, render, tag_for
+from benchmarks.payloads import PAYLOADS, TAG, TAG_WORDS, render, tag_for
 from benchmarks.report import finalize
+from benchmarks.scenarios import SCENARIOS
 from benchmarks.upstream import UpstreamProtocol
 from benchmarks.wrk import lua_string
 from benchmarks.wrk import script as wrk_script
+
+from openclaw.policies.pii.gate import NerGate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,7 +63,8 @@ def check_outputs(out: Path, generator: str) -> dict[str, object]:
         assert heading in md
     assert "| Direct to upstream | clean-200 |" in md
     names = [t["target"] for t in doc["targets"]]
-    assert len(names) == 10 and "audit records lost in the soak" in names
+    assert len(names) == 18 and "audit records lost in the soak" in names
+    assert "default install, 200-char prompt without names, 32 connections" in names
     assert doc["upstream_self_check"]["rps"] > 0
     png = out / "results.png"
     pytest.importorskip("matplotlib")
@@ -119,6 +123,63 @@ def test_every_payload_renders_to_valid_json_with_a_fresh_tag_per_request() -> N
             assert a.get("stream", False) is stream
             assert TAG not in a["messages"][-1]["content"]
     assert len(PAYLOADS["turns-20"].messages()) == 20
+
+
+def test_clean_prompts_and_every_tag_pass_the_ner_gate() -> None:
+    # The rows "without names" measure the path a clean prompt takes: no request's tag may
+    # turn it into one that needs NER.
+    gate = NerGate()
+    assert all(not gate.needs_ner("Ref: " + w) for w in TAG_WORDS)
+    clean = render(PAYLOADS["clean-200"]).body(tag_for(987_654_321))
+    assert not gate.needs_ner(json.loads(clean)["messages"][-1]["content"])
+    named = render(PAYLOADS["name-200"]).body(tag_for(1))
+    assert gate.needs_ner(json.loads(named)["messages"][-1]["content"])
+
+
+def test_agent_payload_carries_a_100_kb_tool_output_that_repeats() -> None:
+    t = render(PAYLOADS["tool-100k"])
+    a, b = json.loads(t.body(tag_for(1))), json.loads(t.body(tag_for(2)))
+    tool = [m for m in a["messages"] if m["role"] == "tool"]
+    assert len(tool) == 1 and len(tool[0]["content"]) == 100_000
+    assert a["messages"][:-1] == b["messages"][:-1]
+
+
+def test_cache_rows_send_one_body_over_and_over() -> None:
+    t = render(PAYLOADS["clean-200"])
+    fixed = wrk_script(t, path="/v1/chat/completions", token=None, start_number=7, vary=False)
+    varied = wrk_script(t, path="/v1/chat/completions", token=None, start_number=7)
+    assert "number + 1 * 0" in fixed and "number + 1 * 1" in varied
+    cached = [s for s in SCENARIOS if s.repeat]
+    assert cached and all(s.key.endswith("-cached") for s in cached)
+
+
+def test_headline_targets_compare_the_default_install_with_litellm() -> None:
+    doc = _doc(
+        [
+            _pt("direct", "clean-200", 1, 5000, 0.1, "direct"),
+            _pt("direct", "name-200", 1, 5000, 0.1, "direct"),
+            _pt("litellm-2", "clean-200", 32, 200, 100.0),
+            _pt("seed-default", "clean-200", 32, 1200, 20.0),
+            _pt("seed-default", "clean-200", 1, 900, 1.1),
+            _pt("seed-default", "name-200", 32, 250, 90.0),
+            _pt("seed-default", "name-200", 1, 200, 9.1),
+            _pt("seed-default-1worker", "name-200", 32, 200, 100.0),
+        ]
+    )
+    finalize(doc)
+    by = {t["target"]: t for t in doc["targets"]}  # type: ignore[attr-defined]
+    assert by["default install, 200-char prompt without names, 32 connections"]["pass"] is True
+    assert (
+        by["default install, 200-char prompt with a person's name, latency added at 1 connection"][
+            "pass"
+        ]
+        is False
+    )  # +9 ms > 8 ms
+    assert (
+        by["PII throughput, 2 workers over 1 (prompt with a name, 32 connections)"]["measured"]
+        == "1.25×"
+    )
+    assert by["default install, 4 KB prompt, latency added"]["pass"] is None
 
 
 def test_request_tags_are_words_only() -> None:

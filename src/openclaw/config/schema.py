@@ -229,6 +229,11 @@ class PolicyConfig(Strict):
 class PiiSettings(Strict):
     spacy_model: str | None = None  # "auto" (default when None), a package name, or "none"
     language: str = "en"
+    # NER worker processes (openclaw.policies.pii.pool); None: one per core, at most 4;
+    # 0: no pool, NER on a thread of the daemon. Seconds a worker may take for one scan
+    # before it is replaced and its requests fail closed (503 pii_scan_failed).
+    workers: int | None = Field(default=None, ge=0, le=64)
+    scan_timeout_s: float = Field(default=2.0, gt=0, le=600)
 
 
 class AuthThrottleSettings(Strict):

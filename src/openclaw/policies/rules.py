@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
 from openclaw.audit.record import ContentCapture
-from openclaw.config.schema import PiiSettings
+from openclaw.config.schema import PiiSettings, PolicyConfig
 from openclaw.errors import ConfigError, PolicyViolation
 from openclaw.pipeline.exchange import Exchange, Json
 from openclaw.policies.engine import Params, Rule, RuleContext, Verdict, rule
@@ -63,10 +64,45 @@ class PiiEngines:
     A reload, or a second policy with the same settings, reuses the loaded spaCy pipeline
     and the per-message cache. Held by the assembly's ``Shared`` parts, so two gateways in
     one process (tests) keep their own.
+
+    The daemon starts a :class:`~openclaw.policies.pii.pool.PiiScanPool` (``pii.workers``)
+    with :meth:`start_pool` before it assembles a gateway, so NER runs in worker processes;
+    in-process callers (``policy check``, ``skill run``) start none and analyse here.
     """
 
     def __init__(self) -> None:
         self._engines: dict[tuple[Any, ...], Any] = {}
+        self.pool: Any = None  # a started PiiScanPool, or None: analyse in this process
+        self._pool_key: tuple[Any, ...] | None = None
+        self._retired: list[Any] = []
+
+    async def start_pool(self, settings: PiiSettings) -> None:
+        """Start the worker pool ``settings`` ask for, unless the running one matches.
+
+        A pool whose settings changed is retired (closed with :meth:`aclose`) rather than
+        stopped now: a gateway from before a reload may still hold engines that use it.
+        """
+        key = (settings.spacy_model, settings.language, settings.workers, settings.scan_timeout_s)
+        if key == self._pool_key:
+            return
+        # The pool module imports spaCy: only a daemon with a PII rule pays for it.
+        from openclaw.policies.pii.pool import PiiScanPool
+
+        pool = PiiScanPool.from_settings(settings)
+        if pool is not None:
+            await pool.start()
+        if self.pool is not None:
+            self._retired.append(self.pool)
+        self.pool, self._pool_key = pool, key
+
+    def status(self) -> dict[str, Any] | None:
+        return None if self.pool is None else dict(self.pool.status())
+
+    async def aclose(self) -> None:
+        for pool in [*self._retired, self.pool]:
+            if pool is not None:
+                await pool.aclose()
+        self._retired, self.pool, self._pool_key = [], None, None
 
     def get(
         self, settings: PiiSettings, entities: list[str] | None, threshold: float | None
@@ -79,12 +115,14 @@ class PiiEngines:
             threshold,
             settings.spacy_model,
             settings.language,
+            id(self.pool),
         )
         eng = self._engines.get(key)
         if eng is None:
             kw: dict[str, Any] = {
                 "spacy_model": settings.spacy_model,
                 "language": settings.language,
+                "pool": self.pool,
             }
             if entities:
                 kw["entities"] = entities
@@ -92,6 +130,21 @@ class PiiEngines:
                 kw["score_threshold"] = threshold
             eng = self._engines[key] = PiiEngine(**kw)
         return eng
+
+
+def uses_pii(policies: Sequence[PolicyConfig]) -> bool:
+    """Whether any of these policies runs the PII engine (so a daemon starts its pool)."""
+    for p in policies:
+        if p.rule in (PiiUsesSensitiveModel.name, RedactPii.name):
+            return True
+        if p.rule == Deny.name and p.params.get("entities"):
+            return True
+        if (
+            p.rule == LogAllRequestsAndResponses.name
+            and p.params.get("content", "redacted") == "redacted"
+        ):
+            return True
+    return False
 
 
 def pii_engine(ctx: RuleContext, entities: list[str] | None, threshold: float | None) -> Any:

@@ -20,6 +20,7 @@ from openclaw.clock import Clock, SystemClock
 from openclaw.config import CONFIG_FILES, Config
 from openclaw.errors import OpenClawError
 from openclaw.pipeline.gateway import Gateway
+from openclaw.policies.rules import uses_pii
 from openclaw.providers.registry import load_checked_config
 from openclaw.server.refusals import RefusalLedger
 from openclaw.server.throttle import AuthThrottle
@@ -61,6 +62,20 @@ class AppState:
         st._mtimes = st._stat()
         return st
 
+    @classmethod
+    async def start(
+        cls, home: Path, token: str, *, clock: Clock | None = None, **kw: Any
+    ) -> AppState:
+        """:meth:`build` as the daemon does it: with the PII worker pool started first, when
+        a policy scans for PII, so the rules' engines send NER to its processes."""
+        config = load_checked_config(home)
+        shared = Shared(audit=audit_log_for(config), clock=clock or SystemClock())
+        if uses_pii(config.policies.policies):
+            await shared.pii.start_pool(config.policies.pii)
+        st = cls(home=home, token=token, assembly=assemble(config, shared), **kw)
+        st._mtimes = st._stat()
+        return st
+
     @property
     def gateway(self) -> Gateway:
         return self.assembly.gateway
@@ -87,6 +102,8 @@ class AppState:
         old = self.assembly
         try:
             config = load_checked_config(self.home)
+            if old.shared.pii.pool is not None or uses_pii(config.policies.policies):
+                await old.shared.pii.start_pool(config.policies.pii)
             new = assemble(config, old.shared)
             new.gateway.observers = list(old.gateway.observers)
         except OpenClawError as exc:

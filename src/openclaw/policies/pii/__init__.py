@@ -1,7 +1,11 @@
 """PII detection for the policy engine: presidio, offline, cached, off the event loop.
 
 - :mod:`.engine`: :class:`PiiEngine`, the one object the policy engine holds (modes, cache,
-  prefilter, worker thread).
+  prefilter, NER gate, chunks, worker thread).
+- :mod:`.pool`: :class:`~.pool.PiiScanPool`, supervised worker processes that run NER; the
+  gateway owns it (``start()``/``aclose()``). :mod:`.worker` is the inside of one worker.
+- :mod:`.gate`: :class:`~.gate.NerGate`, which lets a text skip NER when no word could begin
+  a name. :mod:`.chunks`: long texts cut at paragraph and sentence breaks.
 - :mod:`.recognizers`: which presidio recognizers run for which entity, and the prefilter's
   necessary conditions.
 - :mod:`.phone`: presidio's phone recognizer, given only the windows that can hold a number.

@@ -5,6 +5,10 @@ interpreter, the median time of one uncached analysis for a 200-character and a 
 clean and with PII, and what a 20-turn conversation costs next to a single message when each
 turn is 4 KB and only the last one is new. These are measurements, not assertions; the
 benchmark suite owns the targets.
+
+``--pool`` measures the NER worker pool instead: for 1 and 2 workers, texts per second with 32
+scans in flight and the median time of one scan alone, on unique 200-character and 4 KB texts
+that need NER (each names a person), and each worker's resident memory.
 """
 
 from __future__ import annotations
@@ -61,13 +65,67 @@ print(json.dumps({{"mode": e.mode, "start_s": round(took, 2), "rss_mb": round(rs
     return result
 
 
+_NAMED = "Ask Maria Fernandez whether the plan below works for her team. "
+
+
+async def _pool_figures(spacy_model: str, workers: int, runs: int) -> dict[str, object]:
+    from openclaw.policies.pii import PiiEngine
+    from openclaw.policies.pii.pool import PiiScanPool
+
+    pool = PiiScanPool(spacy_model=spacy_model, workers=workers)
+    await pool.start()
+    try:
+        engine = PiiEngine(pool=pool, cache_size=0)
+        out: dict[str, object] = {"rss_mb": pool.status()["rss_mb"]}
+        salt = 0
+        for size in (200, 4096):
+
+            def text(size: int = size) -> str:
+                nonlocal salt
+                salt += 1
+                return (f"[{salt}] " + _NAMED + _PROSE * (size // len(_PROSE) + 1))[:size]
+
+            alone = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                await engine.analyze_texts([text()])
+                alone.append(time.perf_counter() - t)
+            n = runs * 4
+            t = time.perf_counter()
+            sem = asyncio.Semaphore(32)
+
+            async def one(sem: asyncio.Semaphore = sem) -> None:
+                async with sem:
+                    await engine.analyze_texts([text()])
+
+            await asyncio.gather(*(one() for _ in range(n)))
+            out[f"texts_per_s_{size}B_32_in_flight"] = round(n / (time.perf_counter() - t), 1)
+            out[f"p50_ms_{size}B_alone"] = round(statistics.median(alone) * 1000, 3)
+        return out
+    finally:
+        await pool.aclose()
+
+
+def pool_main(spacy_model: str, runs: int) -> None:
+    report = {f"{w}_worker": asyncio.run(_pool_figures(spacy_model, w, runs)) for w in (1, 2)}
+    one, two = report["1_worker"], report["2_worker"]
+    for size in (200, 4096):
+        key = f"texts_per_s_{size}B_32_in_flight"
+        report[f"2_over_1_{size}B"] = round(float(two[key]) / float(one[key]), 2)  # type: ignore[arg-type]
+    print(json.dumps(report, indent=2))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--spacy-model", default="none", help="'none' (default), 'auto' or a package"
     )
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--pool", action="store_true", help="measure the NER worker pool")
     args = parser.parse_args(argv)
+    if args.pool:
+        pool_main("auto" if args.spacy_model == "none" else args.spacy_model, args.runs)
+        return
 
     from openclaw.policies.pii import PiiEngine
 

@@ -31,6 +31,18 @@ class Span:
     entity_type: str
 
 
+def sorted_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Findings in text order (start, end, entity type)."""
+    return tuple(sorted(findings, key=lambda f: (f.start, f.end, f.entity_type)))
+
+
+def shifted(findings: Iterable[Finding], offset: int) -> list[Finding]:
+    """Findings of a piece that starts at ``offset`` of a text, as positions in the text."""
+    if offset == 0:
+        return list(findings)
+    return [Finding(f.entity_type, f.start + offset, f.end + offset, f.score) for f in findings]
+
+
 def merge_spans(findings: Iterable[Finding], text_length: int) -> list[Span]:
     """Merge overlapping findings into disjoint spans, in text order.
 

@@ -205,6 +205,13 @@ class LoadedSpacyNlpEngine(SpacyNlpEngine):
         self.pipeline.maybe_reload()
         return artifacts
 
+    def process_texts(self, texts: list[str], language: str) -> list[NlpArtifacts]:
+        """Run the pipeline over several texts at once (``nlp.pipe``); callers hold the lock."""
+        docs = list(self.pipeline.nlp.pipe(texts))
+        artifacts = [self._doc_to_nlp_artifact(doc, language) for doc in docs]
+        self.pipeline.maybe_reload()
+        return artifacts
+
     def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
         entities, scores = self._get_updated_entities(
             list(self._get_entities(doc)), self._get_scores_for_entities(doc)

@@ -1,0 +1,160 @@
+"""The headline: the default install with names on, and the PII targets it is held to.
+
+The default install is what ``install.sh`` leaves: the seed's policies, a spaCy English
+pipeline, no ``pii:`` section (so the NER worker pool of default size). Its rows come first
+in the Markdown. The targets are the privacy issue's (fast name detection), against LiteLLM's
+proxy with 2 workers in the same run, each evaluated as written: a miss is reported, never
+adjusted. The cache-hit rows (one prompt repeated) are shown beside the unique-prompt rows
+and are never used for a target.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Doc = dict[str, Any]
+Key = tuple[str, str, int]
+
+HEADLINE = "seed-default"
+CACHED = "seed-default-cached"
+ONE_WORKER = "seed-default-1worker"
+SYSTEM = "gateway:seed-default"
+
+
+def _idx(doc: Doc) -> dict[Key, Doc]:
+    return {(p["scenario"], p["payload"], p["connections"]): p for p in doc["points"]}
+
+
+def _rps(idx: dict[Key, Doc], scenario: str, payload: str, conns: int = 32) -> float | None:
+    p = idx.get((scenario, payload, conns))
+    return None if p is None else float(p["rps"])
+
+
+def _added(idx: dict[Key, Doc], scenario: str, payload: str) -> float | None:
+    p, d = idx.get((scenario, payload, 1)), idx.get(("direct", payload, 1))
+    if p is None or d is None:
+        return None
+    return round(p["latency_ms"]["p50"] - d["latency_ms"]["p50"], 4)
+
+
+def _div(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b == 0 else round(a / b, 3)
+
+
+def pool_processes(doc: Doc) -> list[Doc]:
+    """The headline gateway's child processes: workers (children of the fork server), the
+    fork server, the resource tracker; each with RSS and PSS in MB."""
+    info = doc["systems"].get(SYSTEM) or {}
+    procs: list[Doc] = info.get("children_rss_mb") or []
+    return procs
+
+
+def targets(doc: Doc) -> list[Doc]:
+    idx = _idx(doc)
+    rows: list[Doc] = []
+
+    def add(name: str, want: str, value: str | None, ok: bool | None, note: str = "") -> None:
+        rows.append(
+            {
+                "target": name,
+                "threshold": want,
+                "measured": value or "not measured",
+                "pass": ok,
+                "note": note,
+            }
+        )
+
+    lite = "" if _rps(idx, "litellm-2", "clean-200") else "run with --with-litellm"
+    for payload, what, times, p50_max in (
+        ("clean-200", "200-char prompt without names", 5.0, 3.0),
+        ("name-200", "200-char prompt with a person's name", 1.5, 8.0),
+    ):
+        r = _div(_rps(idx, HEADLINE, payload), _rps(idx, "litellm-2", "clean-200"))
+        add(
+            f"default install, {what}, 32 connections",
+            f"≥ {times:g}× LiteLLM (2 workers)",
+            None if r is None else f"{r:.2f}× LiteLLM",
+            None if r is None else r >= times,
+            lite,
+        )
+        a = _added(idx, HEADLINE, payload)
+        add(
+            f"default install, {what}, latency added at 1 connection",
+            f"p50 ≤ {p50_max:g} ms",
+            None if a is None else f"p50 +{a:.3f} ms",
+            None if a is None else a <= p50_max,
+        )
+    a = _added(idx, HEADLINE, "clean-4k")
+    add(
+        "default install, 4 KB prompt, latency added",
+        "p50 ≤ 40 ms",
+        None if a is None else f"p50 +{a:.3f} ms",
+        None if a is None else a <= 40,
+    )
+    a = _added(idx, HEADLINE, "tool-100k")
+    add(
+        "default install, agent turn after a 100 KB tool output",
+        "next turn adds ≤ 5 ms",
+        None if a is None else f"p50 +{a:.3f} ms",
+        None if a is None else a <= 5,
+        "the output repeats, the last question is new: the output's chunks are cached",
+    )
+    r = _div(_rps(idx, HEADLINE, "name-200"), _rps(idx, ONE_WORKER, "name-200"))
+    add(
+        "PII throughput, 2 workers over 1 (prompt with a name, 32 connections)",
+        "≥ 1.6×",
+        None if r is None else f"{r:.2f}×",
+        None if r is None else r >= 1.6,
+    )
+    procs = pool_processes(doc)
+    workers = [p for p in procs if p.get("role") == "worker"]
+    info = doc["systems"].get(SYSTEM) or {}
+    total = info.get("rss_after_start_mb")
+    limit = 150 + 120 * len(workers)
+    add(
+        "memory: gateway and NER pool, RSS after start",
+        "≤ 150 MB + 120 MB per worker",
+        None
+        if total is None or not workers
+        else f"{total:.0f} MB, {len(workers)} workers of "
+        + ", ".join(f"{w['rss_mb']:.0f}" for w in workers)
+        + " MB",
+        None if total is None or not workers else total <= limit,
+        "RSS counts pages a worker shares with the fork server in both; PSS per process is "
+        "in the JSON",
+    )
+    return rows
+
+
+def markdown(doc: Doc) -> list[str]:
+    """The headline section: unique-prompt rows, cache-hit rows, pool processes."""
+    idx = _idx(doc)
+    rows = [p for p in doc["points"] if p["scenario"] in (HEADLINE, CACHED, ONE_WORKER)]
+    if not rows:
+        return []
+    lines = [
+        "## Headline: the default install (seed policies, spaCy names on)",
+        "",
+        "Every request a new prompt, except the *cached* rows, which repeat one prompt so "
+        "that the PII cache answers.",
+        "",
+        "| Scenario | Prompt | Conn | req/s | × LiteLLM-2 | p50 ms | p50 added ms | RSS MB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lite = _rps(idx, "litellm-2", "clean-200")
+    for p in rows:
+        x = None if p["connections"] != 32 else _div(p["rps"], lite)
+        added = _added(idx, p["scenario"], p["payload"]) if p["connections"] == 1 else None
+        lines.append(
+            f"| {p['scenario']} | {p['payload']} | {p['connections']} | {p['rps']:,.0f} | "
+            f"{'—' if x is None else f'{x:.2f}×'} | {p['latency_ms']['p50']:.3f} | "
+            f"{'—' if added is None else f'{added:+.3f}'} | {p['rss_mb']:.0f} |"
+        )
+    procs = pool_processes(doc)
+    if procs:
+        lines += ["", "NER pool processes (after the headline points):", ""]
+        lines += [
+            f"- pid {p['pid']} ({p.get('role', '?')}): RSS {p['rss_mb']} MB, PSS {p['pss_mb']} MB"
+            for p in procs
+        ]
+    return [*lines, ""]
