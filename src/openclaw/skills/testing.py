@@ -28,7 +28,7 @@ from typing import Any
 from openclaw.config import Config, load_config
 from openclaw.config.defaults import SEED_POLICIES, render_models
 from openclaw.config.loader import load_model, parse_model
-from openclaw.config.schema import ChannelsFile, ModelAlias, ModelsFile, PoliciesFile
+from openclaw.config.schema import ChannelsFile, ModelsFile, PoliciesFile
 from openclaw.errors import OpenClawError
 from openclaw.skills.discovery import Skill
 from openclaw.skills.runner import SkillRunner
@@ -91,20 +91,28 @@ class SkillReport:
 
 
 def mock_config(home: Path) -> Config:
-    """The user's config with every model alias served by the mock provider."""
+    """The user's config with every model alias served by the mock provider.
+
+    Each alias keeps what policies and routing read (``use_for``, ``fallbacks``, the
+    default) and loses how it reaches a model: the short form (``provider``/``model``), a
+    ``deployments`` list or a strategy all become one mock deployment, so the test stays
+    offline whichever form the user wrote. The aliases are rebuilt from plain data, not
+    copied: a validated alias carries both its short form and the deployments derived from
+    it, which the schema rightly refuses as input.
+    """
     if (home / "models.yaml").exists():
         base = load_config(home)
-        aliases = {
-            alias: ModelAlias(
-                provider="mock",
-                model=f"mock-{alias}",
-                use_for=spec.use_for,
-                fallbacks=spec.fallbacks,
-                description=spec.description,
-            )
+        aliases: dict[str, Any] = {
+            alias: {
+                "provider": "mock",
+                "model": f"mock-{alias}",
+                "use_for": list(spec.use_for),
+                "fallbacks": list(spec.fallbacks),
+                "description": spec.description,
+            }
             for alias, spec in base.models.models.items()
         }
-        models = ModelsFile(models=aliases, default=base.models.default)
+        models = ModelsFile.model_validate({"models": aliases, "default": base.models.default})
         return Config(home=home, models=models, policies=base.policies, channels=base.channels)
     models = parse_model(
         render_models("mock", "mock-general"), ModelsFile, "models.yaml (test default)"
