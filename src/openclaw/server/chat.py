@@ -20,6 +20,7 @@ from aiohttp import web
 
 from openclaw.errors import InvalidRequest, OpenClawError, PermissionDenied
 from openclaw.server.schema import validate_chat
+from openclaw.skills.attach import SKILL_HEADER, attach_skill, resolve_skill, skill_record
 
 if TYPE_CHECKING:
     from openclaw.pipeline.exchange import Exchange
@@ -63,6 +64,12 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     body, raw = await read_json(request)
     validate_chat(body)
     assert isinstance(body, dict)
+    # -- issue 17 (skills branch): X-OpenClaw-Skill attaches an instruction-only skill.
+    skill_name = request.headers.get(SKILL_HEADER)
+    skill = await asyncio.to_thread(resolve_skill, st.home, skill_name) if skill_name else None
+    if skill is not None:
+        body = attach_skill(body, skill)
+    # -- end issue 17
     claimed = request.headers.get("X-OpenClaw-Service")
     identity = request.get(SERVICE_IDENTITY)  # a service token's own name; None: gateway token
     ex = gw.exchange(
@@ -74,6 +81,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         client_ip=request.remote,
     )
     request[EXCHANGE_MADE] = True
+    ex.skill = skill_record(skill) if skill is not None else None  # issue 17: audited by name
     ex.cache_control = request.headers.get("X-OpenClaw-Cache")
     if identity is not None:
         ex.audit_extra["auth"] = "service_token"

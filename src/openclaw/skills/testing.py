@@ -222,7 +222,7 @@ async def run_case(skill: Skill, fixture: Path, runner: SkillRunner, *, update: 
         )
     missing = [
         o.name
-        for o in skill.meta.outputs
+        for o in skill.outputs
         if o.name not in result.outputs and o.name not in result.unchecked
     ]
     if missing:
