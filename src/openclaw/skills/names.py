@@ -7,8 +7,9 @@ name a folder: skills are *looked up* by name among the folders discovery found,
 onto a directory. :func:`inside` is the second fence: a folder whose resolved path (symlinks
 followed) leaves its configured root is not a skill.
 
-Error messages here never contain an absolute path; a bad name is shown cut to 64 characters
-with :func:`repr` so control characters cannot reach a terminal or a log line.
+Error messages here never contain an absolute path: a bad name is not echoed back (it may be
+one, or carry control characters for a terminal or a log line), only its length when that
+is what is wrong.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ def valid_name(name: str) -> bool:
 def check_name(name: str) -> str:
     """``name`` if it fits the grammar; else :class:`InvalidSkillName` (400)."""
     if not valid_name(name):
-        shown = repr(name[:64]) + ("..." if len(name) > 64 else "")
-        raise InvalidSkillName(f"{shown} is not a valid skill name ({GRAMMAR})", param="name")
+        why = f" ({len(name)} characters)" if len(name) > 64 else ""
+        raise InvalidSkillName(f"that is not a valid skill name{why}: use {GRAMMAR}", param="name")
     return name
 
 
