@@ -50,3 +50,18 @@ def test_mock_config_keeps_aliases_tasks_and_fallbacks(openclaw_home: Path, text
     if text is DEPLOYMENTS:
         assert models.models["sensitive"].fallbacks == ["general"]
         assert models.default == "general"
+
+
+def test_an_instruction_only_skill_without_fixtures_gets_a_smoke_case(
+    openclaw_home: Path,
+) -> None:
+    folder = openclaw_home / "skills" / "greeter"
+    folder.mkdir(parents=True)
+    (folder / "SKILL.md").write_text(
+        '---\nname: greeter\ndescription: Greets.\nmetadata: {"openclaw": {"emoji": "👋"}}\n'
+        "---\n\nGreet the user warmly.\n"
+    )
+    (openclaw_home / "policies.yaml").write_text(POLICIES)
+    result = CliRunner().invoke(main, ["skill", "test", "greeter"])
+    assert result.exit_code == 0, result.output
+    assert "✓ smoke" in result.output and "model step: general via mock" in result.output

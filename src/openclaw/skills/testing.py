@@ -14,6 +14,8 @@ a ``description``. For each case:
   type; keys of a JSON answer the mock cannot know are reported as unchecked, not failed.
 
 A skill that cannot run here (ineligible) is skipped with its reason, an invalid one fails.
+An instruction-only skill without fixtures gets one case, ``smoke``: a short input through the
+same pipeline, which checks that it routes, passes the policies and gets an answer.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from openclaw.skills.spec import ParseError, parse_yaml
 FIXTURES_DIR = Path("test") / "fixtures"
 EXPECTED_DIR = Path("test") / "expected"
 FIXTURE_SUFFIXES = (".json", ".yaml", ".yml")
+SMOKE_INPUT = "Say hello in one short sentence."
 
 
 @dataclass
@@ -177,11 +180,20 @@ def _diff(expected: str, actual: str, name: str) -> str:
     return "".join(lines).rstrip("\n")
 
 
-async def run_case(skill: Skill, fixture: Path, runner: SkillRunner, *, update: bool) -> CaseResult:
+async def run_case(
+    skill: Skill,
+    fixture: Path,
+    runner: SkillRunner,
+    *,
+    update: bool,
+    inputs: dict[str, Any] | None = None,
+) -> CaseResult:
+    """One case: ``fixture``'s inputs (or ``inputs``, for a case with no file)."""
     case = CaseResult(case=fixture.stem)
     started = time.perf_counter()
     try:
-        inputs = load_fixture(fixture)
+        if inputs is None:
+            inputs = load_fixture(fixture)
         result = await runner.run(skill, inputs)
     except ValueError as exc:
         case.problems.append(str(exc))
@@ -209,7 +221,7 @@ async def run_case(skill: Skill, fixture: Path, runner: SkillRunner, *, update: 
             case.problems.append(
                 f"step '{name}': stdout differs from {rel}:\n{_diff(expected, out.stdout, name)}"
             )
-    if skill.plan.prompt is not None:
+    if skill.plan.prompt is not None or skill.instruction_only:
         if not result.answer:
             case.problems.append("model step: the answer is empty")
         case.notes.append(
@@ -241,7 +253,12 @@ async def run_skill_tests(
         report.skipped = "; ".join(skill.reasons)
     else:
         fixtures = fixture_paths(skill)
-        if not fixtures:
+        if not fixtures and skill.instruction_only:
+            smoke = {"input": SMOKE_INPUT}
+            report.cases.append(
+                await run_case(skill, Path("smoke"), runner, update=False, inputs=smoke)
+            )
+        elif not fixtures:
             report.problems.append(f"no fixtures in {skill.path / FIXTURES_DIR}")
         for fixture in fixtures:
             report.cases.append(await run_case(skill, fixture, runner, update=update))
