@@ -5,6 +5,7 @@ unless the skill declares it."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 from typing import Any
@@ -149,3 +150,31 @@ async def test_sandbox_required_refuses_steps_without_bubblewrap(
     with pytest.raises(Exception, match="sandbox: required") as err:
         await SkillRunner(None, home=openclaw_home).run(skill, {})
     assert getattr(err.value, "status", None) == 409
+
+
+@needs_bwrap
+async def test_a_sandboxed_step_that_times_out_leaves_nothing_running(
+    openclaw_home: Path, make_skill: MakeSkill
+) -> None:
+    meta = step_meta()
+    meta["steps"][0]["timeout"] = 0.5
+    make_skill("probe", meta, scripts={"probe.sh": "sleep 31.4159 &\nwait\n"})
+    skill = find_skill(openclaw_home, "probe")
+    with pytest.raises(Exception, match=r"timed out after 0\.5s"):
+        await SkillRunner(None, home=openclaw_home).run(skill, {})
+
+    def sleepers() -> list[str]:
+        found = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                if b"31.4159" in cmdline.read_bytes():
+                    found.append(cmdline.parent.name)
+            except OSError:
+                continue
+        return found
+
+    for _ in range(50):
+        if not sleepers():
+            break
+        await asyncio.sleep(0.02)
+    assert sleepers() == []

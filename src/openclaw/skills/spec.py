@@ -353,25 +353,37 @@ def split_front_matter(text: str, where: str) -> tuple[str, str, int]:
     raise ParseError([f"{where}:{len(lines)}: front matter is not closed with a '---' line"])
 
 
-def _construct(node: yaml.Node, where: str) -> Any:
+def _construct(node: yaml.Node, where: str, loader: yaml.SafeLoader) -> Any:
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for k_node, v_node in node.value:
-            key = _construct(k_node, where)
+            key = _construct(k_node, where, loader)
             if key in out:
                 line = k_node.start_mark.line + 1
                 raise ParseError([f"{where}:{line}: duplicate key '{key}' (remove one)"])
-            out[key] = _construct(v_node, where)
+            out[key] = _construct(v_node, where, loader)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, where) for item in node.value]
-    loader = yaml.SafeLoader("")
+        return [_construct(item, where, loader) for item in node.value]
     return loader.construct_object(node)  # type: ignore[no-untyped-call]
+
+
+#: libyaml's parser when PyYAML was built with it (several times faster, the same nodes and
+#: marks). On a syntax error the pure-Python parser runs again for its clearer message.
+_FAST: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    try:
+        node: yaml.Node | None = yaml.compose(text, Loader=_FAST)
+    except yaml.YAMLError:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    return node
 
 
 def parse_yaml(text: str, where: str) -> tuple[Any, yaml.Node | None]:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = (mark.line + 1) if mark is not None else 1
@@ -383,7 +395,7 @@ def parse_yaml(text: str, where: str) -> tuple[Any, yaml.Node | None]:
         raise ParseError([f"{where}: YAML error: {exc}"]) from None
     if root is None:
         return None, None
-    return _construct(root, where), root
+    return _construct(root, where, yaml.SafeLoader("")), root  # one loader for every scalar
 
 
 def read_document(path: Path, where: str | None = None) -> Document:
