@@ -178,3 +178,17 @@ def test_the_cli_runs_an_instruction_only_skill(
     record = json.loads((openclaw_home / "audit.log").read_text().splitlines()[-1])
     assert record["skill"]["name"] == "tone-check"
     assert find_skill(openclaw_home, "tone-check").instruction_only
+
+
+async def test_pii_in_a_request_with_a_skill_still_goes_to_the_local_model(
+    gw: Served, openai_upstream: OpenAIUpstream
+) -> None:
+    resp = await sdk(gw).chat.completions.create(
+        model="general",
+        messages=[{"role": "user", "content": "mail jane.doe@example.com, it is LATE"}],
+        extra_headers={"X-OpenClaw-Skill": "tone-check"},
+    )
+    assert (resp.choices[0].message.content or "").startswith("[mock] mock-local")
+    assert openai_upstream.chat_requests() == []  # nothing left the machine
+    record = gw.audit()[-1]
+    assert record["skill"]["name"] == "tone-check" and record["model"] == "sensitive"

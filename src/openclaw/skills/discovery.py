@@ -207,9 +207,8 @@ class Skill:
             d["json_mode"] = bool(self.plan.json_keys)
             d["requires"] = meta.requires.model_dump()
             d["os"] = meta.os
-            d["shadowed"] = [
-                f"{len(self.shadowed)} other folder(s)" if public else str(p) for p in self.shadowed
-            ][: 1 if public else None]
+            # Public answers name the shadowed folders only, not where they are.
+            d["shadowed"] = [p.name if public else str(p) for p in self.shadowed]
             d["body"] = self.body
         return d
 
