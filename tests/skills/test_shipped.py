@@ -1,9 +1,8 @@
-"""The shipped skills: identical to the repository's ``skills/``, clean, tested without ``gh``
+"""The shipped skills: one copy (the repository's ``skills/``), clean, tested without ``gh``
 or the network, and present in a non-editable build of the package."""
 
 from __future__ import annotations
 
-import filecmp
 import os
 import shutil
 import subprocess
@@ -23,25 +22,13 @@ from openclaw.skills.testing import mock_config
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = ("changelog-draft", "incident-summary", "pr-review-prep")
-SYNC = "rm -r src/openclaw/skills/builtin && cp -a skills src/openclaw/skills/builtin"
 
 
-def tree(root: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root)): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and "__pycache__" not in p.parts
-    }
-
-
-def test_the_package_copy_is_identical_to_the_repository_skills() -> None:
-    builtin = builtin_dir()
-    assert builtin is not None
+def test_the_repository_skills_folder_is_the_only_copy() -> None:
+    # An editable install reads skills/ where it is; setup.py maps it into wheels.
+    assert builtin_dir() == REPO / "skills"
     assert sorted(p.name for p in (REPO / "skills").iterdir() if p.is_dir()) == list(SHIPPED)
-    assert tree(REPO / "skills") == tree(builtin), (
-        f"skills/ and the package copy differ; run: {SYNC}"
-    )
-    assert filecmp.dircmp(REPO / "skills", builtin).diff_files == []
+    assert not (REPO / "src" / "openclaw" / "skills" / "builtin").exists()
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -85,6 +72,8 @@ async def test_pr_review_prep_reads_the_pr_from_gh_when_no_files_are_given(
     )
     gh.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    # The fake gh records its calls in tmp_path, which a sandboxed step cannot write to.
+    (openclaw_home / "skills.yaml").write_text("sandbox: off\n")
     gw = build_gateway(mock_config(openclaw_home), Shared(audit=AuditLog(tmp_path / "audit.log")))
     skill = find_skill(openclaw_home, "pr-review-prep")
     result = await SkillRunner(gw).run(skill, {"pr_number": 7, "repo": "acme/shop"})
@@ -127,15 +116,15 @@ def test_a_non_editable_build_carries_the_shipped_skills(tmp_path: Path) -> None
     shutil.copytree(
         REPO / "src", src / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__")
     )
-    for name in ("pyproject.toml", "README.md"):
+    shutil.copytree(REPO / "skills", src / "skills")
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         if (REPO / name).exists():
             shutil.copy(REPO / name, src / name)
     out = tmp_path / "site"
     build = subprocess.run(
         [
             sys.executable,
-            "-c",
-            "from setuptools import setup; setup()",
+            "setup.py",
             "-q",
             "build_py",
             "--build-lib",

@@ -22,6 +22,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from openclaw.channels.slack_format import error_sentence, escape, reply_blocks
+from openclaw.errors import InvalidRequest
+from openclaw.skills.names import GRAMMAR, valid_name
 
 if TYPE_CHECKING:
     from openclaw.channels.slack import SlackBot
@@ -85,6 +87,8 @@ def parse_skill(args: str) -> tuple[str, dict[str, str]]:
     if not parts:
         raise ValueError("name a skill: `/openclaw skill <name> key=value ...`")
     name, inputs = parts[0], {}
+    if not valid_name(name):  # issue 16: the API's grammar; a path is never a skill name
+        raise ValueError(f"that is not a skill name: use {GRAMMAR}")
     for p in parts[1:]:
         key, sep, value = p.partition("=")
         if not sep or not key:
@@ -153,9 +157,14 @@ async def run_skill(bot: SlackBot, name: str, inputs: dict[str, str]) -> dict[st
     st = bot.app_state
     gw = st.gateway
     skill = await asyncio.to_thread(find_skill, st.home, name)
+    if skill.front is not None and skill.front.user_invocable is False:
+        raise InvalidRequest(
+            f"skill '{name}' is not offered as a command (its SKILL.md says user-invocable: false)",
+            code="skill_not_invocable",
+        )
     runner = SkillRunner(
         gw,
-        secrets=Secrets.of(gw.config, token=st.token),
+        secrets=Secrets.of(gw.config, token=st.token, home=st.home),
         service=f"slack:{bot.name}",
         channel=bot.name,
     )

@@ -31,6 +31,8 @@ COMMANDS: list[str] = [
     "ask",
     "service",
 ]
+#: Other names of a command: upstream OpenClaw users type ``openclaw skills``.
+ALIASES: dict[str, str] = {"skills": "skill"}
 
 
 class Group(click.Group):
@@ -54,6 +56,8 @@ def main() -> None:
 for _name in COMMANDS:
     _mod = import_module(f"openclaw.cli.{_name}")
     main.add_command(_mod.cli)
+for _alias, _target in ALIASES.items():
+    main.add_command(main.commands[_target], name=_alias)
 
 
 def run() -> None:  # pragma: no cover - console entry point alias

@@ -1,4 +1,5 @@
-"""``openclaw skill``: list, show, scaffold, lint, run and test skills.
+"""``openclaw skill`` (also ``openclaw skills``): list, show (``info``), scaffold, lint, run,
+test, install and remove skills.
 
 ``run`` and ``test`` work in-process, without the daemon: they build a :class:`Gateway` from
 ``$OPENCLAW_HOME``'s config, so the model step still passes policies, PII routing, drafts and
@@ -26,13 +27,16 @@ from rich.table import Table
 from openclaw.assembly import Shared, build_gateway
 from openclaw.audit import AuditLog
 from openclaw.config import home_dir
+from openclaw.config.loader import load_model
 from openclaw.errors import InvalidRequest
 from openclaw.pipeline.gateway import Gateway
 from openclaw.providers.registry import load_checked_config
 from openclaw.server.auth import read_token
-from openclaw.skills.discovery import Skill, discover, find_skill
+from openclaw.skills.discovery import SKILLS_CONFIG, Skill, SkillsFile, discover, find_skill
 from openclaw.skills.env import Secrets
+from openclaw.skills.install import fetch, install, pick, remove, wants
 from openclaw.skills.runner import SkillRunner
+from openclaw.skills.sandbox import isolation
 from openclaw.skills.scaffold import create_skill
 from openclaw.skills.testing import SkillReport, mock_config, run_skill_tests
 
@@ -79,7 +83,7 @@ def list_(only_eligible: bool, as_json: bool) -> None:
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def show(name: str, as_json: bool) -> None:
-    """Show a skill's contract, where it comes from, and its documentation."""
+    """Show a skill's contract, what it needs, how it runs, and its documentation."""
     skill = find_skill(home_dir(), name)
     d = skill.describe(detail=True)
     if as_json:
@@ -97,6 +101,47 @@ def show(name: str, as_json: bool) -> None:
         console.print(f"overrides: {p}")
     if skill.front is None:
         return
+    for note in d["notes"]:
+        console.print(f"[dim]{escape(note)}[/]")
+    _print_needs(skill, d)
+    console.print(f"[bold]runs[/]: {escape(d['isolation'])}")
+    if skill.instruction_only:
+        console.print(
+            "[bold]instruction-only[/]: its text below is the model's system prompt; "
+            f"run it with: openclaw skill run {skill.name} -i input=..."
+        )
+        if not d["user_invocable"]:
+            console.print("user-invocable: false (not offered as a Slack command)")
+    else:
+        _print_contract(d)
+    if skill.body.strip():
+        console.print()
+        click.echo(skill.body.strip())
+
+
+def _print_needs(skill: Skill, d: dict[str, Any]) -> None:
+    req = skill.meta.requires
+    any_of = [f"one of {'/'.join(req.anyBins)}"] if req.anyBins else []
+    rows: list[tuple[str, list[str]]] = [
+        ("binaries", [*req.bins, *any_of]),
+        ("optional binaries", req.optionalBins),
+        ("environment", req.env),
+        ("optional environment", req.optionalEnv),
+        ("openclaw.json keys (not checked here)", req.config),
+        ("os", list(skill.meta.os)),
+    ]
+    for label, values in rows:
+        if values:
+            console.print(f"[bold]{label}[/]: {escape(', '.join(values))}")
+    if d["primary_env"]:
+        console.print(f"[bold]primary env[/]: {escape(d['primary_env'])}")
+    if d["install"]:
+        console.print("[bold]install (not run by OpenClaw)[/]:")
+        for line in d["install"]:
+            console.print(f"  {escape(line)}")
+
+
+def _print_contract(d: dict[str, Any]) -> None:
     console.print("\n[bold]inputs[/]")
     for i in d["inputs"]:
         opt = "" if i["required"] else " (optional)"
@@ -119,9 +164,9 @@ def show(name: str, as_json: bool) -> None:
             else "default model"
         )
         console.print(f"[bold]model step[/]: {route}" + (", JSON mode" if d["json_mode"] else ""))
-    if skill.body.strip():
-        console.print()
-        click.echo(skill.body.strip())
+
+
+cli.add_command(show, name="info")  # upstream's word for it
 
 
 @cli.command("new")
@@ -147,12 +192,14 @@ def lint(name: str | None) -> None:
     skills = [find_skill(home, name)] if name else list(discover(home).values())
     bad = 0
     for s in skills:
+        for note in s.plan.notes:
+            click.echo(note)
         if s.problems:
             bad += 1
             for p in s.problems:
                 click.echo(p)
         else:
-            click.echo(f"ok  {s.name} {s.version} ({s.path})")
+            click.echo(f"ok  {s.name} {s.version or '(no version)'} ({s.path})")
     if bad:
         raise click.ClickException(f"{bad} skill(s) with lint problems")
 
@@ -222,16 +269,17 @@ def run(name: str, pairs: tuple[str, ...], as_json: bool, service: str) -> None:
     raw = _parse_inputs(pairs)
 
     async def go() -> Any:
-        async with _gateway(home, live=True, needed=skill.plan.prompt is not None) as gw:
-            secrets = Secrets.of(gw.config if gw else None, token=read_token(home))
-            runner = SkillRunner(gw, secrets=secrets, service=service)
+        needed = skill.plan.prompt is not None or skill.instruction_only
+        async with _gateway(home, live=True, needed=needed) as gw:
+            secrets = Secrets.of(gw.config if gw else None, token=read_token(home), home=home)
+            runner = SkillRunner(gw, secrets=secrets, service=service, home=home)
             return await runner.run(skill, raw, text_inputs=True)
 
     result = asyncio.run(go())
     if as_json:
         click.echo(json.dumps(result.to_api(), indent=2, ensure_ascii=False))
         return
-    for out in skill.meta.outputs:
+    for out in skill.outputs:
         value = result.outputs.get(out.name)
         console.print(f"[bold]{out.name}[/] ({out.type})")
         text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
@@ -298,13 +346,15 @@ def test(name: str | None, all_: bool, live: bool, update: bool, as_json: bool) 
         raise click.UsageError("give a skill NAME or --all")
     home = home_dir()
     skills: list[Skill] = list(discover(home).values()) if all_ else [find_skill(home, name or "")]
-    needed = any(s.valid and s.plan.prompt is not None for s in skills)
+    needed = any(s.valid and (s.plan.prompt is not None or s.instruction_only) for s in skills)
 
     async def go() -> list[SkillReport]:
         reports = []
         async with _gateway(home, live=live, needed=needed) as gw:
-            secrets = Secrets.of(gw.config if gw else None, token=read_token(home))
-            runner = SkillRunner(gw, secrets=secrets, service="skill-test", lenient_model=not live)
+            secrets = Secrets.of(gw.config if gw else None, token=read_token(home), home=home)
+            runner = SkillRunner(
+                gw, secrets=secrets, service="skill-test", lenient_model=not live, home=home
+            )
             if not all_ or as_json:
                 for s in skills:
                     reports.append(await run_skill_tests(s, runner, update=update))
@@ -341,3 +391,70 @@ def test(name: str | None, all_: bool, live: bool, update: bool, as_json: bool) 
             if reports[0].status == "passed"
             else f"[yellow]{reports[0].name}: skipped[/]"
         )
+
+
+@cli.command("install")
+@click.argument("source")
+@click.option("--name", help="The skill to take when SOURCE holds several.")
+@click.option("--yes", "-y", is_flag=True, help="Install without asking (for scripts).")
+@click.option("--force", is_flag=True, help="Replace an installed skill of the same name.")
+def install_(source: str, name: str | None, yes: bool, force: bool) -> None:
+    """Copy a skill from a folder, an archive or a git URL into $OPENCLAW_HOME/skills.
+
+    Shows its lint, whether it can run here, and which binaries, environment variables and
+    network access it wants, then asks. Nothing from the skill runs at install time.
+    """
+    home = home_dir()
+    with tempfile.TemporaryDirectory(prefix="openclaw-skill-install-") as tmp:
+        skill = pick(fetch(source, Path(tmp)), name)
+        skill.isolation = isolation(load_model(home / SKILLS_CONFIG, SkillsFile).sandbox)
+        _print_install_plan(skill)
+        if not skill.valid:
+            raise click.ClickException(f"skill '{skill.name}' does not lint; not installed")
+        dest = home / "skills" / skill.name
+        if not yes:
+            click.confirm(f"Install '{skill.name}' into {dest}?", abort=True)
+        install(skill, home, force=force)
+    click.echo(f"installed {skill.name} -> {dest}")
+
+
+def _print_install_plan(skill: Skill) -> None:
+    console.print(f"[bold]{escape(skill.name)}[/] {skill.version or ''}")
+    if skill.front is not None:
+        console.print(escape(skill.front.description))
+    for line in skill.problems:
+        console.print(f"[red]{escape(line)}[/]")
+    for note in skill.plan.notes:
+        console.print(f"[dim]{escape(note)}[/]")
+    if skill.valid:
+        console.print("lint: [green]ok[/]")
+        state = (
+            "[green]yes[/]"
+            if not skill.reasons
+            else "[yellow]no[/]: " + escape("; ".join(skill.reasons))
+        )
+        console.print(f"can run here: {state}")
+    w = wants(skill)
+    console.print(f"binaries: {escape(', '.join(w['bins']) or 'none')}")
+    console.print(f"environment variables: {escape(', '.join(w['env']) or 'none')}")
+    console.print(f"network: {escape(w['network'])}")
+    if w["runs"]:
+        console.print(f"scripts it runs: {escape(', '.join(w['runs']))}")
+    if w.get("other_scripts"):
+        console.print(f"other executable files: {escape(', '.join(w['other_scripts']))}")
+    for line in w["install"]:
+        console.print(f"suggested install (not run): {escape(line)}")
+    if skill.valid and skill.front is not None:
+        console.print(f"runs: {escape(skill.isolation.describe(network=skill.meta.network))}")
+
+
+@cli.command("remove")
+@click.argument("name")
+@click.option("--yes", "-y", is_flag=True, help="Remove without asking.")
+def remove_(name: str, yes: bool) -> None:
+    """Delete an installed skill from $OPENCLAW_HOME/skills."""
+    home = home_dir()
+    if not yes:
+        click.confirm(f"Remove skill '{name}' from {home / 'skills'}?", abort=True)
+    folder = remove(home, name)
+    click.echo(f"removed {name} ({folder})")

@@ -5,6 +5,9 @@ all come here. The choice is made once, by platform: systemd on Linux, launchd o
 Task Scheduler on Windows, each only if it is usable right now; otherwise one clear line
 says so and the gateway runs as a background process (``openclaw gateway start``), so the
 user still ends with a running gateway. Re-running changes nothing that is already right.
+
+Beside an upstream OpenClaw install (same home and unit names), install refuses to overwrite
+what is not ours and uninstall leaves it alone (:mod:`openclaw.daemon_units.coexist`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from openclaw.daemon_units.coexist import foreign_unit, install_problem
 from openclaw.daemon_units.fallback import BackgroundProcess, background_pid
 from openclaw.daemon_units.launchd import LaunchdManager
 from openclaw.daemon_units.manager import (
@@ -118,13 +122,16 @@ def install_daemon(
     runner = runner or get_runner()
     spec = spec or ServiceSpec(home=home, port=port)
     mgr, note = choose_manager(prefer, runner=runner, platform=platform, user_home=user_home)
+    problem = install_problem(home, mgr, spec)  # the upstream OpenClaw's home or unit
+    if problem is not None:
+        raise ServiceError(problem)
     report = InstallReport(mgr, [note] if note else [])
     previous = read_record(home)
     if previous is not None and previous.manager != mgr.name:
         # Switching managers (e.g. --manager none after a systemd install): remove the old
         # one so two supervisors never fight over the port.
         old = manager_named(previous.manager, runner, user_home)
-        report.lines += old.uninstall(_spec_from(previous, home))
+        report.lines += uninstall_ours(old, _spec_from(previous, home))
     if mgr.name != "none":
         pid = background_pid(home)
         if pid is not None and mgr.state(spec).pid != pid:
@@ -178,7 +185,7 @@ def uninstall_daemon(
     lines: list[str] = []
     if record is not None:
         spec = _spec_from(record, home)
-        lines += manager_named(record.manager, runner, user_home).uninstall(spec)
+        lines += uninstall_ours(manager_named(record.manager, runner, user_home), spec)
     else:
         spec = ServiceSpec(home=home, port=port)
         name = platform_manager(platform or sys.platform)
@@ -186,12 +193,20 @@ def uninstall_daemon(
             mgr = manager_named(name, runner, user_home)
             unit = mgr.unit_path(spec)
             if unit is not None and unit.exists():
-                lines += mgr.uninstall(spec)
+                lines += uninstall_ours(mgr, spec)
     if background_pid(home) is not None:
         lines += BackgroundProcess(runner, user_home).uninstall(spec)
     if remove_record(home):
         lines.append(f"removed {home / 'service.json'}")
     return lines or ["no service or background gateway to remove"]
+
+
+def uninstall_ours(mgr: ServiceManager, spec: ServiceSpec) -> list[str]:
+    """``mgr.uninstall(spec)``, unless the unit there was not written by this gateway."""
+    unit = foreign_unit(mgr, spec)
+    if unit is not None:
+        return [f"left {unit} alone: it was not written by this gateway (upstream OpenClaw's?)"]
+    return mgr.uninstall(spec)
 
 
 def restart_daemon(

@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from openclaw.server.ingress import STATE, HttpResponder, exchange_for, read_json
+from openclaw.server.ingress import (
+    STATE,
+    HttpResponder,
+    apply_body_hooks,
+    exchange_for,
+    read_json,
+)
 from openclaw.server.schema import validate_chat
 
 
@@ -23,7 +29,10 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     body, raw = await read_json(request)
     validate_chat(body, max_messages=gw.config.policies.security.max_messages)
     assert isinstance(body, dict)
+    st = request.app[STATE]
+    body, skill = await apply_body_hooks(request, st, body)
     ex = exchange_for(request, gw, body, raw)
+    ex.skill = skill  # the skill X-OpenClaw-Skill attached, if any: the record names it
     out = HttpResponder(request, gw)
     await gw.run(ex, out)
     return out.result()

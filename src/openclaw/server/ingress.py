@@ -63,6 +63,22 @@ async def read_json(request: web.Request) -> tuple[object, bytes]:
         ) from None
 
 
+async def apply_body_hooks(
+    request: web.Request, st: AppState, body: Json
+) -> tuple[Json, Json | None]:
+    """Let route installers' body hooks change the request before its exchange is made.
+
+    The skills API adds one: ``X-OpenClaw-Skill: NAME`` puts an instruction-only skill's
+    instructions before the caller's messages. Returns the body and what the audit record
+    should say of the skill (None: no skill). A hook refuses by raising.
+    """
+    skill: Json | None = None
+    for hook in st.body_hooks:
+        body, named = await hook(request, body)
+        skill = named if named is not None else skill
+    return body, skill
+
+
 def exchange_for(
     request: web.Request, gw: Gateway, body: Json, raw: bytes | None, *, api: str = "chat"
 ) -> Exchange:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from aiohttp import web
 
 from openclaw.assembly import Assembly, Shared, assemble, audit_log_for
 from openclaw.clock import Clock, SystemClock
@@ -26,6 +29,9 @@ from openclaw.server.refusals import RefusalLedger
 from openclaw.server.throttle import AuthThrottle
 
 log = logging.getLogger("openclaw.server")
+
+#: ``async hook(request, body) -> (body, skill record or None)``; raising refuses.
+BodyHook = Callable[[web.Request, dict[str, Any]], Awaitable[tuple[dict[str, Any], Any]]]
 
 
 @dataclass
@@ -51,6 +57,8 @@ class AppState:
     reload_listeners: list[Any] = field(default_factory=list)
     throttle: AuthThrottle = field(default_factory=AuthThrottle)
     refusals: RefusalLedger = field(default_factory=RefusalLedger)
+    #: Chat body hooks route installers add (``server.ingress.apply_body_hooks``).
+    body_hooks: list[BodyHook] = field(default_factory=list)
     _mtimes: dict[str, float] = field(default_factory=dict)
 
     @classmethod

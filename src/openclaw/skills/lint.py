@@ -3,12 +3,22 @@
 :func:`check` takes a parsed :class:`~openclaw.skills.spec.Document` and returns the
 :class:`Plan` (the prompt text and where it came from, each output's resolved source) and a
 list of problems, each ``file:line: message``. A skill with problems is listed as invalid and
-refuses to run; ``openclaw skill lint`` prints the problems. Checked here: the name matches
-the folder; input, output and step names are unique; defaults match their types; each step's
+refuses to run; ``openclaw skill lint`` prints the problems, and the notes (keys we keep but
+do not use, a name that differs from its folder) without failing.
+
+A skill that declares none of our contract (no inputs, outputs, steps or prompt) is
+*instruction-only*, as most upstream skills are: its Markdown body is the model's system
+prompt, the caller's text (input ``input``) the user message, and the answer is output
+``answer`` (:data:`INSTRUCTION_INPUTS`, :data:`INSTRUCTION_OUTPUTS`). Its body must not be
+empty. A skill that declares any of the contract is checked as before: input, output and
+step names are unique; defaults match their types; each step's
 script exists inside the skill folder and can be run (``.sh`` needs ``bash`` in
 ``requires.bins``); every template path resolves (a step may only read earlier steps); every
 ``from`` resolves; ``model``/``task`` come with a prompt; the model's answer is used; and no
 protected variable (provider keys, the gateway token) is requested from the environment.
+For every skill, no file beside SKILL.md (its scripts) may mention the gateway's home
+(``~/.openclaw``, ``$OPENCLAW_HOME``) or its secrets files (``gateway.env``,
+``gateway.token``): a skill has no business there, and :mod:`.sandbox` hides them anyway.
 """
 
 from __future__ import annotations
@@ -19,15 +29,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openclaw.skills.env import PROTECTED_VARS
-from openclaw.skills.spec import PROMPT_FILE, Document, locate, value_line
+from openclaw.skills.spec import (
+    PROMPT_FILE,
+    SKILL_FILE,
+    Document,
+    InputSpec,
+    OutputSpec,
+    locate,
+    unknown_keys,
+    value_line,
+)
 from openclaw.skills.template import STEP_FIELDS, TemplateError, check_ref, references
 from openclaw.skills.values import TEXT_TYPES, problem
 
 _ANSWER_KEY = re.compile(r"^answer\.([A-Za-z_][A-Za-z0-9_]*)$")
+#: What a script must not read: the gateway's home and its secrets files.
+_GATEWAY_FILES = re.compile(r"\.openclaw\b|\bOPENCLAW_HOME\b|gateway\.(?:env|token)\b")
+_SCAN_FILES = 200  # files read per skill, at most
+_SCAN_BYTES = 1024 * 1024  # per file
+
+#: An instruction-only skill's contract: the caller's text in, the model's answer out.
+INSTRUCTION_INPUTS = [InputSpec(name="input", type="string", description="the user's request")]
+INSTRUCTION_OUTPUTS = [
+    OutputSpec.model_validate({"name": "answer", "type": "markdown", "from": "answer"})
+]
 
 
 @dataclass
 class Plan:
+    instructions: str | None = None  # an instruction-only skill's body: the system prompt
+    notes: list[str] = field(default_factory=list)  # kept but unused keys; never failures
     prompt: str | None = None
     prompt_where: str = ""
     prompt_line: int = 1  # file line of the template's first line
@@ -60,14 +91,40 @@ def interpreter_for(script: Path) -> str | None:
 def check(doc: Document, folder: Path) -> tuple[Plan, list[str]]:
     fm, root, where = doc.front, doc.root, str(doc.path)
     meta = fm.openclaw
-    base = ("metadata", "openclaw")
     problems: list[str] = []
+
+    base = ("metadata", fm.metadata.key)
+    plan = Plan()
 
     def err(message: str, *loc: str | int) -> None:
         problems.append(f"{where}:{locate(root, *loc)}: {message}")
 
+    for loc, message, typo in unknown_keys(fm):
+        if typo:
+            err(message, *loc)
+        else:
+            plan.notes.append(f"{where}:{locate(root, *loc)}: note: {message}")
     if fm.name != folder.name:
-        err(f"name '{fm.name}' must match the skill's folder name '{folder.name}'", "name")
+        plan.notes.append(
+            f"{where}:{locate(root, 'name')}: note: the skill is named '{fm.name}' "
+            f"(its folder is '{folder.name}')"
+        )
+    problems.extend(_check_files(folder))
+    prompt_file = folder / PROMPT_FILE
+    declares = (
+        bool(meta.inputs or meta.outputs or meta.steps or meta.prompt is not None)
+        or prompt_file.exists()
+    )
+    if not declares:
+        if not doc.body.strip():
+            problems.append(
+                f"{where}:{doc.body_line}: nothing to do: write the model's instructions below "
+                "the front matter, or declare at least one output (with inputs, steps or a "
+                "prompt)"
+            )
+        plan.instructions = doc.body.strip()
+        plan.sources = {"answer": "answer"}
+        return plan, problems
 
     input_names = [i.name for i in meta.inputs]
     step_names = [s.name for s in meta.steps]
@@ -131,8 +188,6 @@ def check(doc: Document, folder: Path) -> tuple[Plan, list[str]]:
                 problems,
             )
 
-    plan = Plan()
-    prompt_file = folder / PROMPT_FILE
     if meta.prompt is not None:
         if prompt_file.exists():
             err(f"both 'prompt:' and {PROMPT_FILE} exist; keep one", *base, "prompt")
@@ -192,6 +247,34 @@ def check(doc: Document, folder: Path) -> tuple[Plan, list[str]]:
             "outputs",
         )
     return plan, problems
+
+
+def _check_files(folder: Path) -> list[str]:
+    """Problems for scripts that mention the gateway's home or secrets files."""
+    problems: list[str] = []
+    seen = 0
+    for path in sorted(folder.rglob("*")):
+        if seen >= _SCAN_FILES:
+            break
+        if not path.is_file() or path.suffix == ".md" or path.name == SKILL_FILE:
+            continue
+        seen += 1
+        try:
+            with path.open("rb") as fh:
+                data = fh.read(_SCAN_BYTES)
+        except OSError:
+            continue
+        if b"\0" in data[:8192]:
+            continue  # a binary file
+        for n, line in enumerate(data.decode(errors="replace").splitlines(), 1):
+            m = _GATEWAY_FILES.search(line)
+            if m:
+                problems.append(
+                    f"{path}:{n}: mentions '{m.group(0)}': a skill's scripts must not read "
+                    "the gateway's home, token or gateway.env (they are not theirs to read)"
+                )
+                break
+    return problems
 
 
 def _resolve_sources(doc: Document, has_model: bool, steps: list[str]) -> dict[str, str]:

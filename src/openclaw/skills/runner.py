@@ -23,6 +23,16 @@ closing paragraph listing the keys and their types, since not every provider enf
 schema. The answer is parsed leniently (a Markdown code fence around it is tolerated) and the
 draft label, if a policy adds one, is removed before parsing.
 
+An *instruction-only* skill (most upstream skills: a Markdown body, nothing declared to run)
+is one model step: the body is the system message, the caller's ``input`` the user message,
+and the answer is output ``answer``. It is routed, policed, PII-scanned and audited with the
+skill's name exactly as a declared prompt is.
+
+Steps run in a fresh temporary directory holding the step's own ``HOME`` (with XDG
+directories) and its working directory, inside bubblewrap where :mod:`.sandbox` finds it.
+Error messages name the skill's folder and the run's directory by placeholders
+(``home:team/x``, ``$RUN``), never by their absolute paths: they reach HTTP clients and Slack.
+
 ``lenient_model`` (used by ``skill test`` against the mock provider, which cannot know a
 skill's JSON keys) records missing answer keys in :attr:`SkillResult.unchecked` instead of
 failing; everything else is checked as usual.
@@ -40,8 +50,14 @@ from typing import TYPE_CHECKING, Any
 
 from openclaw.errors import InvalidRequest
 from openclaw.skills.discovery import Skill
-from openclaw.skills.env import Secrets, step_env
-from openclaw.skills.errors import SkillIneligible, SkillInputError, SkillInvalid, SkillOutputError
+from openclaw.skills.env import XDG_DIRS, Secrets, step_env
+from openclaw.skills.errors import (
+    SkillIneligible,
+    SkillInputError,
+    SkillInvalid,
+    SkillOutputError,
+    SkillStepFailed,
+)
 from openclaw.skills.steps import StepOutput, command_for, run_process
 from openclaw.skills.template import TemplateError, lookup_in, render, render_arg
 from openclaw.skills.values import TEXT_TYPES, from_text, problem
@@ -57,7 +73,7 @@ _FENCE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n(.*?)\n\s*```\s*$", re.DOTALL)
 @dataclass
 class SkillResult:
     skill: str
-    version: str
+    version: str | None
     outputs: dict[str, Any]
     draft: bool = False
     request_id: str | None = None
@@ -138,7 +154,7 @@ def parse_answer_json(text: str) -> Any:
 
 
 def json_instruction(skill: Skill) -> str:
-    types = {o.name: o.type for o in skill.meta.outputs}
+    types = {o.name: o.type for o in skill.outputs}
     lines = [
         "",
         "",
@@ -162,9 +178,12 @@ class SkillRunner:
         service: str = DEFAULT_SERVICE,
         channel: str | None = None,
         lenient_model: bool = False,
+        home: Path | None = None,
     ) -> None:
         self.gateway = gateway
-        self.secrets = secrets or Secrets.of(gateway.config if gateway else None)
+        #: The OpenClaw home: hidden from sandboxed steps, its config files' secrets withheld.
+        self.home = home or (gateway.config.home if gateway else None)
+        self.secrets = secrets or Secrets.of(gateway.config if gateway else None, home=self.home)
         self.service = service
         self.channel = channel
         self.lenient_model = lenient_model
@@ -172,34 +191,61 @@ class SkillRunner:
     async def run(self, skill: Skill, raw_inputs: Any, *, text_inputs: bool = False) -> SkillResult:
         if not skill.valid:
             raise SkillInvalid(
-                f"skill '{skill.name}' does not lint:\n" + "\n".join(skill.problems),
+                f"skill '{skill.name}' does not lint:\n"
+                + "\n".join(skill.public(p) for p in skill.problems),
             )
         if skill.reasons:
             raise SkillIneligible(
                 f"skill '{skill.name}' cannot run on this machine: {'; '.join(skill.reasons)}"
             )
-        inputs = validate_inputs(skill.meta.inputs, raw_inputs, text=text_inputs)
-        assert skill.front is not None
-        result = SkillResult(skill=skill.name, version=skill.front.version, outputs={})
+        meta = skill.meta
+        if meta.steps and skill.isolation.mode == "required" and not skill.isolation.available:
+            raise SkillIneligible(
+                f"skill '{skill.name}' has steps and skills.yaml says sandbox: required, "
+                f"but {skill.isolation.why_not}"
+            )
+        inputs = validate_inputs(skill.inputs, raw_inputs, text=text_inputs)
+        result = SkillResult(skill=skill.name, version=skill.version, outputs={})
         context: dict[str, Any] = {
             "inputs": inputs,
             "steps": result.steps,
-            "skill": {"name": skill.name, "version": skill.front.version},
+            "skill": {"name": skill.name, "version": skill.version},
         }
         resolve = lookup_in(context)
-        with tempfile.TemporaryDirectory(prefix=f"openclaw-skill-{skill.name}-") as tmp:
-            workdir = Path(tmp)
+        if meta.steps:
+            await self._run_steps(skill, inputs, resolve, result)
+        answer: Any = None
+        if skill.plan.prompt is not None or skill.instruction_only:
+            answer = await self._ask_model(skill, inputs, resolve, result)
+        self._outputs(skill, resolve, answer, result)
+        return result
+
+    async def _run_steps(
+        self, skill: Skill, inputs: dict[str, Any], resolve: Any, result: SkillResult
+    ) -> None:
+        meta = skill.meta
+        with tempfile.TemporaryDirectory(prefix="openclaw-skill-") as tmp:
+            run_dir = Path(tmp)
+            workdir, home = run_dir / "work", run_dir / "home"
+            workdir.mkdir()
+            for sub in XDG_DIRS.values():
+                (home / sub).mkdir(parents=True, exist_ok=True)
+            (home / ".run").chmod(0o700)
             inputs_file = workdir / "inputs.json"
             inputs_file.write_text(json.dumps(inputs, ensure_ascii=False), encoding="utf-8")
-            meta = skill.meta
             env = step_env(
-                declared=[*meta.requires.env, *meta.requires.optionalEnv],
+                declared=[
+                    *meta.requires.env,
+                    *meta.requires.optionalEnv,
+                    *([meta.primaryEnv] if meta.primaryEnv else []),
+                ],
                 secrets=self.secrets,
                 inputs=inputs,
                 workdir=workdir,
+                home=home,
                 extra={
                     "OPENCLAW_SKILL_NAME": skill.name,
-                    "OPENCLAW_SKILL_VERSION": skill.front.version,
+                    "OPENCLAW_SKILL_VERSION": skill.version or "",
                     "OPENCLAW_SKILL_DIR": str(skill.path),
                     "OPENCLAW_INPUTS": str(inputs_file),
                 },
@@ -210,20 +256,27 @@ class SkillRunner:
                     stdin = render(step.stdin, resolve) if step.stdin is not None else None
                 except TemplateError as exc:
                     raise SkillOutputError(f"step '{step.name}': {exc.message}") from None
-                result.steps[step.name] = await run_process(
-                    step.name,
+                argv = skill.isolation.wrap(
                     command_for(skill.path / step.run, args),
-                    cwd=workdir,
-                    env=env,
-                    stdin=stdin,
-                    timeout=step.timeout,
-                    max_output=step.max_output_bytes,
+                    skill_dir=skill.path,
+                    run_dir=run_dir,
+                    openclaw_home=self.home,
+                    network=meta.network,
+                    path=env.get("PATH", ""),
                 )
-        answer: Any = None
-        if skill.plan.prompt is not None:
-            answer = await self._ask_model(skill, inputs, resolve, result)
-        self._outputs(skill, resolve, answer, result)
-        return result
+                try:
+                    result.steps[step.name] = await run_process(
+                        step.name,
+                        argv,
+                        cwd=workdir,
+                        env=env,
+                        stdin=stdin,
+                        timeout=step.timeout,
+                        max_output=step.max_output_bytes,
+                    )
+                except SkillStepFailed as exc:
+                    exc.message = skill.public(exc.message.replace(str(run_dir), "$RUN"))
+                    raise
 
     async def _ask_model(
         self, skill: Skill, inputs: dict[str, Any], resolve: Any, result: SkillResult
@@ -231,12 +284,16 @@ class SkillRunner:
         if self.gateway is None:
             raise InvalidRequest(f"skill '{skill.name}' has a model step but no gateway was given")
         meta = skill.meta
-        assert skill.plan.prompt is not None and skill.front is not None
-        try:
-            prompt = render(skill.plan.prompt, resolve)
-            system = render(meta.system, resolve) if meta.system is not None else None
-        except TemplateError as exc:
-            raise SkillOutputError(f"prompt: {exc.message}") from None
+        system: str | None
+        if skill.plan.instructions is not None:
+            prompt, system = str(inputs["input"]), skill.plan.instructions
+        else:
+            assert skill.plan.prompt is not None
+            try:
+                prompt = render(skill.plan.prompt, resolve)
+                system = render(meta.system, resolve) if meta.system is not None else None
+            except TemplateError as exc:
+                raise SkillOutputError(f"prompt: {exc.message}") from None
         json_mode = bool(skill.plan.json_keys)
         if json_mode:
             prompt += json_instruction(skill)
@@ -249,7 +306,7 @@ class SkillRunner:
             body["max_tokens"] = meta.max_tokens
         if meta.temperature is not None:
             body["temperature"] = meta.temperature
-        named = {"name": skill.name, "version": skill.front.version}
+        named = {"name": skill.name, "version": skill.version}
         resp = await self.gateway.chat(
             body,
             service=self.service,
@@ -281,7 +338,7 @@ class SkillRunner:
         return parsed
 
     def _outputs(self, skill: Skill, resolve: Any, answer: Any, result: SkillResult) -> None:
-        for out in skill.meta.outputs:
+        for out in skill.outputs:
             src = skill.plan.sources[out.name]
             parts = tuple(src.split("."))
             where = f"output '{out.name}' (from {src})"

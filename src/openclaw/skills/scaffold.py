@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from openclaw.errors import Conflict, InvalidRequest
-from openclaw.skills.spec import NAME_RE
+from openclaw.errors import Conflict
+from openclaw.skills.names import check_name
 
 EXAMPLE_TEXT = (
     "OpenClaw runs each skill's scripts first, then asks the model to explain what the "
@@ -89,11 +89,7 @@ def count_output(text: str) -> str:
 
 def create_skill(name: str, parent: Path) -> Path:
     """Write the scaffold for ``name`` under ``parent``; returns the new skill's folder."""
-    if not NAME_RE.match(name) or len(name) > 64:
-        raise InvalidRequest(
-            f"'{name}' is not a valid skill name (lowercase letters, digits and single hyphens)",
-            param="name",
-        )
+    check_name(name)
     folder = parent / name
     if folder.exists():
         raise Conflict(f"{folder} already exists; pick another name or remove it", param="name")

@@ -1,26 +1,31 @@
 """SKILL.md: the front matter's schema, and reading it with line numbers.
 
-A SKILL.md is YAML front matter between two ``---`` lines, then Markdown documentation. The
-front matter is a superset of the real OpenClaw's (and the AgentSkills standard's): ``name``,
-``description``, ``metadata.openclaw.requires.{bins,anyBins,env,config}``, ``os`` mean the
-same here, and the other keys those formats define (``emoji``, ``install``, ``homepage``,
-``license``...) are accepted and ignored, so one folder serves both. What this gateway adds
-also lives under ``metadata.openclaw``, where the real OpenClaw ignores unknown keys:
+A SKILL.md is YAML front matter between two ``---`` lines, then Markdown. Two contracts share
+this schema:
 
-- ``inputs`` / ``outputs``: lists. An entry is either the seed's one-key mapping
-  (``- pr_number: integer``) or a mapping with ``name``, ``type`` and optionally
-  ``description``; inputs add ``required`` / ``default``, outputs add ``from`` (where the
-  value comes from: ``answer``, ``answer.KEY``, ``steps.STEP.stdout|lines|json[.KEY]``,
-  ``inputs.NAME``). ``from`` *is* the "outputs mapping": each output is declared once, with
-  its source beside its type. Without ``from``, an output comes from the model: the whole
-  answer if it is the only one and is text, else the key of that name in a JSON answer.
-- ``steps``: scripts run in order (``name``, ``run``, ``args``, ``stdin``, ``timeout``,
-  ``max_output_bytes``); ``args`` and ``stdin`` are templates (:mod:`.template`).
-- ``prompt`` (inline template) or a ``prompt.md`` beside SKILL.md, optional ``system``;
-  ``model`` (an alias) or ``task`` (routed by ``use_for``); ``max_tokens``, ``temperature``.
-- ``requires.optionalBins`` / ``requires.optionalEnv``: used when present, never required.
-  The seed's pr-review-prep needs ``gh`` only when its inputs do not already carry the
-  changed files, so gh is optional there rather than a reason to refuse the skill.
+- **The upstream OpenClaw format**, accepted as written: ``name`` and ``description``;
+  ``version`` optional; ``metadata`` one object (YAML, or JSON/JSON5 on one line or many,
+  trailing commas included) whose ``openclaw`` key (older aliases ``clawdbot`` and
+  ``clawdis``) holds ``requires.{bins,anyBins,env,config}``, ``os``, ``primaryEnv``,
+  ``install`` specs, ``emoji``, ``homepage``, ``always``, ``skillKey``; front matter keys such
+  as ``user-invocable``. Most such skills are *instruction-only*: the Markdown body teaches the
+  model something and nothing is declared to run. Keys we do not know, at the top level,
+  under ``metadata.openclaw`` or in ``requires``, are kept (``model_extra``) and ignored;
+  :func:`unknown_keys` lists them so lint can print them as notes.
+- **Our stricter contract**, also under ``metadata.openclaw``, where upstream ignores it:
+
+  - ``inputs`` / ``outputs``: lists. An entry is either the seed's one-key mapping
+    (``- pr_number: integer``) or a mapping with ``name``, ``type`` and optionally
+    ``description``; inputs add ``required`` / ``default``, outputs add ``from`` (where the
+    value comes from: ``answer``, ``answer.KEY``, ``steps.STEP.stdout|lines|json[.KEY]``,
+    ``inputs.NAME``). ``from`` *is* the "outputs mapping": each output is declared once,
+    with its source beside its type.
+  - ``steps``: scripts run in order (``name``, ``run``, ``args``, ``stdin``, ``timeout``,
+    ``max_output_bytes``); ``args`` and ``stdin`` are templates (:mod:`.template`).
+  - ``prompt`` (inline template) or a ``prompt.md`` beside SKILL.md, optional ``system``;
+    ``model`` (an alias) or ``task`` (routed by ``use_for``); ``max_tokens``,
+    ``temperature``; ``network`` (steps may use the network when sandboxed).
+  - ``requires.optionalBins`` / ``requires.optionalEnv``: used when present, never required.
 
 YAML is composed into nodes with the front matter at its real line numbers, so every error,
 from the YAML parser, from pydantic or from lint, names the SKILL.md line.
@@ -34,25 +39,42 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import json5
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from openclaw.config.loader import format_validation_error
+from openclaw.skills.names import GRAMMAR, valid_name
 from openclaw.skills.values import IO_TYPES
 
 SKILL_FILE = "SKILL.md"
 PROMPT_FILE = "prompt.md"
-NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # AgentSkills: lowercase words and hyphens
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # inputs and outputs: also env var suffixes
 STEP_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 VERSION_RE = re.compile(r"^\d+(?:\.\d+){0,2}(?:[-+][0-9A-Za-z.-]+)?$")
 _LONG_KEYS = frozenset({"name", "type", "description", "required", "default", "from"})
+#: ``metadata`` keys read as ours, first found wins (``clawdbot``/``clawdis``: older names).
+META_KEYS = ("openclaw", "clawdbot", "clawdis")
 
 OsName = Literal["darwin", "linux", "win32"]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Lenient(BaseModel):
+    """Where upstream skills put keys of their own: kept in ``model_extra``, not errors."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
 def _type_name(v: Any) -> Any:
@@ -117,7 +139,7 @@ class StepSpec(Strict):
         ]
 
 
-class Requires(Strict):
+class Requires(Lenient):
     bins: list[str] = Field(default_factory=list)
     anyBins: list[str] = Field(default_factory=list)
     env: list[str] = Field(default_factory=list)
@@ -140,7 +162,28 @@ def _short_forms(v: Any) -> Any:
     return out
 
 
-class OpenClawMeta(Strict):
+class InstallSpec(Lenient):
+    """One way to install a missing binary (upstream's ``install``); shown, never run."""
+
+    kind: str
+    id: str | None = None
+    label: str | None = None
+    bins: list[str] = Field(default_factory=list)
+    os: list[str] = Field(default_factory=list)
+    formula: str | None = None  # brew
+    package: str | None = None  # apt, node, uv
+    module: str | None = None  # go
+    url: str | None = None  # download
+
+    def describe(self) -> str:
+        what = self.formula or self.package or self.module or self.url or ""
+        text = f"{self.kind} {what}".strip()
+        if self.bins:
+            text += f" (provides {', '.join(self.bins)})"
+        return text
+
+
+class OpenClawMeta(Lenient):
     requires: Requires = Field(default_factory=Requires)
     os: list[OsName] = Field(default_factory=list)
     inputs: list[InputSpec] = Field(default_factory=list)
@@ -152,13 +195,15 @@ class OpenClawMeta(Strict):
     task: str | None = None
     max_tokens: int | None = Field(default=None, ge=1)
     temperature: float | None = Field(default=None, ge=0, le=2)
-    # Keys of the real OpenClaw's metadata: accepted so its skills lint clean, not used here.
+    network: bool = False  # ours: the steps need the network (matters inside the sandbox)
+    # Upstream's keys: primaryEnv is passed to the steps like optionalEnv; install is shown by
+    # ``skill show`` / ``skill install`` and never run; the others are shown only.
     emoji: str | None = None
     homepage: str | None = None
     primaryEnv: str | None = None
     skillKey: str | None = None
     always: bool | None = None
-    install: list[dict[str, Any]] = Field(default_factory=list)
+    install: list[InstallSpec] = Field(default_factory=list)
 
     @field_validator("inputs", "outputs", mode="before")
     @classmethod
@@ -166,19 +211,53 @@ class OpenClawMeta(Strict):
         return _short_forms(v)
 
 
+def parse_json5(text: str) -> Any:
+    """Upstream's ``metadata`` text: JSON5 (comments, trailing commas, unquoted keys)."""
+    try:
+        return json5.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"metadata is not a JSON object: {exc}") from None
+
+
 class Metadata(BaseModel):
-    """``metadata``: other tools keep their own keys here; only ``openclaw`` is ours."""
+    """``metadata``: other tools keep their own keys here; ``openclaw`` (or an alias) is ours.
+
+    Upstream writes it as a YAML mapping, a JSON object (YAML reads both, trailing commas
+    too) or a string holding JSON5; all three are read. :attr:`key` says which alias held ours.
+    """
 
     model_config = ConfigDict(extra="allow")
     openclaw: OpenClawMeta = Field(default_factory=OpenClawMeta)
+    _key: str = PrivateAttr(default="openclaw")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _alias(cls, data: Any, handler: Any) -> Any:
+        if isinstance(data, str):
+            data = parse_json5(data)
+        key = "openclaw"
+        if isinstance(data, dict) and "openclaw" not in data:
+            for alias in META_KEYS[1:]:
+                if alias in data:
+                    key, data = alias, {**data, "openclaw": data[alias]}
+                    del data[alias]
+                    break
+        out = handler(data)
+        out._key = key
+        return out
+
+    @property
+    def key(self) -> str:
+        return self._key
 
 
-class FrontMatter(Strict):
+class FrontMatter(Lenient):
     name: str
     description: str
-    version: str
+    version: str | None = None
     metadata: Metadata = Field(default_factory=Metadata)
-    # AgentSkills and real-OpenClaw keys, accepted and ignored.
+    # AgentSkills and upstream keys. user-invocable: false keeps a skill off Slack's
+    # /openclaw skill (upstream: no slash command); the others are accepted and ignored.
     license: str | None = None
     compatibility: str | None = None
     homepage: str | None = None
@@ -192,11 +271,8 @@ class FrontMatter(Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not NAME_RE.match(v) or len(v) > 64:
-            raise ValueError(
-                f"'{v}' is not a valid skill name (lowercase letters, digits and single "
-                "hyphens, at most 64 characters)"
-            )
+        if not valid_name(v):
+            raise ValueError(f"'{v[:64]}' is not a valid skill name ({GRAMMAR})")
         return v
 
     @field_validator("version", mode="before")
@@ -211,6 +287,39 @@ class FrontMatter(Strict):
     @property
     def openclaw(self) -> OpenClawMeta:
         return self.metadata.openclaw
+
+
+def _hint(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def unknown_keys(front: FrontMatter) -> list[tuple[tuple[str | int, ...], str, bool]]:
+    """(location, message, is_typo) for each key we keep but do not use.
+
+    A key close to one we know (``stesp``) is a typo: lint makes it an error, since the
+    skill would silently lose what it meant. Any other (upstream's ``capabilities``,
+    another tool's key) is a note.
+    """
+    out: list[tuple[tuple[str | int, ...], str, bool]] = []
+
+    def scan(model: BaseModel, loc: tuple[str | int, ...], label: str) -> None:
+        known = [f.alias or n for n, f in type(model).model_fields.items()]
+        for key in model.model_extra or {}:
+            hint = _hint(str(key), known)
+            if hint:
+                out.append(((*loc, key), f"{label}{key}: unknown key{hint}", True))
+            else:
+                out.append(((*loc, key), f"{label}{key}: not used here, ignored", False))
+
+    meta_loc: tuple[str | int, ...] = ("metadata", front.metadata.key)
+    label = f"metadata.{front.metadata.key}."
+    scan(front, (), "")
+    scan(front.openclaw, meta_loc, label)
+    scan(front.openclaw.requires, (*meta_loc, "requires"), f"{label}requires.")
+    for i, spec in enumerate(front.openclaw.install):
+        scan(spec, (*meta_loc, "install", i), f"{label}install[{i}].")
+    return out
 
 
 @dataclass
@@ -244,25 +353,37 @@ def split_front_matter(text: str, where: str) -> tuple[str, str, int]:
     raise ParseError([f"{where}:{len(lines)}: front matter is not closed with a '---' line"])
 
 
-def _construct(node: yaml.Node, where: str) -> Any:
+def _construct(node: yaml.Node, where: str, loader: yaml.SafeLoader) -> Any:
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for k_node, v_node in node.value:
-            key = _construct(k_node, where)
+            key = _construct(k_node, where, loader)
             if key in out:
                 line = k_node.start_mark.line + 1
                 raise ParseError([f"{where}:{line}: duplicate key '{key}' (remove one)"])
-            out[key] = _construct(v_node, where)
+            out[key] = _construct(v_node, where, loader)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, where) for item in node.value]
-    loader = yaml.SafeLoader("")
+        return [_construct(item, where, loader) for item in node.value]
     return loader.construct_object(node)  # type: ignore[no-untyped-call]
+
+
+#: libyaml's parser when PyYAML was built with it (several times faster, the same nodes and
+#: marks). On a syntax error the pure-Python parser runs again for its clearer message.
+_FAST: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    try:
+        node: yaml.Node | None = yaml.compose(text, Loader=_FAST)
+    except yaml.YAMLError:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    return node
 
 
 def parse_yaml(text: str, where: str) -> tuple[Any, yaml.Node | None]:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = (mark.line + 1) if mark is not None else 1
@@ -274,7 +395,7 @@ def parse_yaml(text: str, where: str) -> tuple[Any, yaml.Node | None]:
         raise ParseError([f"{where}: YAML error: {exc}"]) from None
     if root is None:
         return None, None
-    return _construct(root, where), root
+    return _construct(root, where, yaml.SafeLoader("")), root  # one loader for every scalar
 
 
 def read_document(path: Path, where: str | None = None) -> Document:

@@ -14,6 +14,8 @@ a ``description``. For each case:
   type; keys of a JSON answer the mock cannot know are reported as unchecked, not failed.
 
 A skill that cannot run here (ineligible) is skipped with its reason, an invalid one fails.
+An instruction-only skill without fixtures gets one case, ``smoke``: a short input through the
+same pipeline, which checks that it routes, passes the policies and gets an answer.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 
 from openclaw.config import Config
 from openclaw.config.loader import load_model, parse_model
-from openclaw.config.schema import ChannelsFile, ModelAlias, ModelsFile, PoliciesFile
+from openclaw.config.schema import ChannelsFile, ModelsFile, PoliciesFile
 from openclaw.errors import OpenClawError
 from openclaw.onboarding.seed import Plan, render_models, render_policies
 from openclaw.providers.registry import ProviderRegistry, load_checked_config
@@ -38,6 +40,7 @@ from openclaw.skills.spec import ParseError, parse_yaml
 FIXTURES_DIR = Path("test") / "fixtures"
 EXPECTED_DIR = Path("test") / "expected"
 FIXTURE_SUFFIXES = (".json", ".yaml", ".yml")
+SMOKE_INPUT = "Say hello in one short sentence."
 
 
 @dataclass
@@ -92,20 +95,28 @@ class SkillReport:
 
 
 def mock_config(home: Path) -> Config:
-    """The user's config with every model alias served by the mock provider."""
+    """The user's config with every model alias served by the mock provider.
+
+    Each alias keeps what policies and routing read (``use_for``, ``fallbacks``, the
+    default) and loses how it reaches a model: the short form (``provider``/``model``), a
+    ``deployments`` list or a strategy all become one mock deployment, so the test stays
+    offline whichever form the user wrote. The aliases are rebuilt from plain data, not
+    copied: a validated alias carries both its short form and the deployments derived from
+    it, which the schema rightly refuses as input.
+    """
     if (home / "models.yaml").exists():
         base = load_checked_config(home)
-        aliases = {
-            alias: ModelAlias(
-                provider="mock",
-                model=f"mock-{alias}",
-                use_for=spec.use_for,
-                fallbacks=spec.fallbacks,
-                description=spec.description,
-            )
+        aliases: dict[str, Any] = {
+            alias: {
+                "provider": "mock",
+                "model": f"mock-{alias}",
+                "use_for": list(spec.use_for),
+                "fallbacks": list(spec.fallbacks),
+                "description": spec.description,
+            }
             for alias, spec in base.models.models.items()
         }
-        models = ModelsFile(models=aliases, default=base.models.default)
+        models = ModelsFile.model_validate({"models": aliases, "default": base.models.default})
         return Config(home=home, models=models, policies=base.policies, channels=base.channels)
     models = parse_model(
         render_models(Plan("mock", "mock-general"), ProviderRegistry.from_entry_points()),
@@ -172,11 +183,20 @@ def _diff(expected: str, actual: str, name: str) -> str:
     return "".join(lines).rstrip("\n")
 
 
-async def run_case(skill: Skill, fixture: Path, runner: SkillRunner, *, update: bool) -> CaseResult:
+async def run_case(
+    skill: Skill,
+    fixture: Path,
+    runner: SkillRunner,
+    *,
+    update: bool,
+    inputs: dict[str, Any] | None = None,
+) -> CaseResult:
+    """One case: ``fixture``'s inputs (or ``inputs``, for a case with no file)."""
     case = CaseResult(case=fixture.stem)
     started = time.perf_counter()
     try:
-        inputs = load_fixture(fixture)
+        if inputs is None:
+            inputs = load_fixture(fixture)
         result = await runner.run(skill, inputs)
     except ValueError as exc:
         case.problems.append(str(exc))
@@ -204,7 +224,7 @@ async def run_case(skill: Skill, fixture: Path, runner: SkillRunner, *, update: 
             case.problems.append(
                 f"step '{name}': stdout differs from {rel}:\n{_diff(expected, out.stdout, name)}"
             )
-    if skill.plan.prompt is not None:
+    if skill.plan.prompt is not None or skill.instruction_only:
         if not result.answer:
             case.problems.append("model step: the answer is empty")
         case.notes.append(
@@ -217,7 +237,7 @@ async def run_case(skill: Skill, fixture: Path, runner: SkillRunner, *, update: 
         )
     missing = [
         o.name
-        for o in skill.meta.outputs
+        for o in skill.outputs
         if o.name not in result.outputs and o.name not in result.unchecked
     ]
     if missing:
@@ -236,7 +256,12 @@ async def run_skill_tests(
         report.skipped = "; ".join(skill.reasons)
     else:
         fixtures = fixture_paths(skill)
-        if not fixtures:
+        if not fixtures and skill.instruction_only:
+            smoke = {"input": SMOKE_INPUT}
+            report.cases.append(
+                await run_case(skill, Path("smoke"), runner, update=False, inputs=smoke)
+            )
+        elif not fixtures:
             report.problems.append(f"no fixtures in {skill.path / FIXTURES_DIR}")
         for fixture in fixtures:
             report.cases.append(await run_case(skill, fixture, runner, update=update))

@@ -1,5 +1,6 @@
 @echo off
 rem OpenClaw gateway launcher, run by the "OpenClaw Gateway" scheduled task.
+rem managed-by: openclaw-local-gateway
 rem Rendered by "openclaw gateway install"; re-run the install instead of editing it.
 set "OPENCLAW_HOME={{home}}"
 set "OPENCLAW_PORT={{port}}"
