@@ -15,7 +15,7 @@ from pydantic import Field, field_validator
 from openclaw.errors import ConfigError, PolicyViolation
 from openclaw.pipeline.exchange import Exchange, Json
 from openclaw.policies.engine import Params, Rule, Verdict, rule
-from openclaw.routing.tokens import text_of
+from openclaw.tokens import text_of
 
 DRAFT_LABEL = "[DRAFT] "
 

@@ -49,7 +49,7 @@ from openclaw.pipeline.exchange import Attempt, Exchange, Json
 from openclaw.providers.base import Provider, ProviderCall
 from openclaw.routing.breaker import Breakers
 from openclaw.routing.strategies import LatencyTracker, Orderer, deployment_key
-from openclaw.routing.tokens import estimate_prompt_tokens
+from openclaw.tokens import count_prompt, encoding_for
 
 RETRY_AFTER_CAP = 10.0
 BACKOFF_BASE = 0.1
@@ -107,9 +107,17 @@ class Dispatcher:
     def candidates(self, ex: Exchange) -> list[Candidate]:
         assert ex.alias is not None
         messages = ex.body.get("messages") or []
-        est = estimate_prompt_tokens(messages)
         wanted_out = ex.body.get("max_completion_tokens") or ex.body.get("max_tokens") or 0
-        need = est + (wanted_out if isinstance(wanted_out, int) else 0)
+        wanted_out = wanted_out if isinstance(wanted_out, int) else 0
+        counts: dict[str | None, int] = {}  # by encoding: aliases may use different tokenizers
+
+        def prompt_tokens(spec: ModelAlias) -> int:
+            model = spec.deployments[0].model if spec.deployments else None
+            enc = encoding_for(model)
+            if enc not in counts:
+                counts[enc] = count_prompt(messages, model)
+            return counts[enc]
+
         out: list[Candidate] = []
         seen: set[str] = set()
         too_small: list[tuple[str, int]] = []
@@ -124,7 +132,8 @@ class Dispatcher:
             for fb in spec.fallbacks:
                 if fb not in chain:
                     chain.append(fb)
-            if spec.context_window is not None and need > spec.context_window:
+            est = prompt_tokens(spec)
+            if spec.context_window is not None and est + wanted_out > spec.context_window:
                 too_small.append((alias, spec.context_window))
                 continue
             ordered = self.orderer.order(
@@ -146,6 +155,8 @@ class Dispatcher:
         if not out:
             if too_small:
                 windows = ", ".join(f"'{a}' takes {w}" for a, w in too_small)
+                est = prompt_tokens(self.models.models[ex.alias])
+                need = est + wanted_out
                 raise ContextLengthExceeded(
                     f"the prompt is about {est} tokens (estimated; {need} with the requested "
                     f"output) and no configured model fits it: {windows}",
