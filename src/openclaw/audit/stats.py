@@ -63,6 +63,7 @@ class Stats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    unpriced: int = 0  # served with no known price: cost_usd null, not in cost_usd
     pii_reroutes: int = 0
     drafts: int = 0
     latencies: list[float] = field(default_factory=list, repr=False)
@@ -74,7 +75,11 @@ class Stats:
             self.errors += 1
         self.prompt_tokens += int(_number(rec.get("prompt_tokens")))
         self.completion_tokens += int(_number(rec.get("completion_tokens")))
-        self.cost_usd += _number(rec.get("cost_usd"))
+        cost = rec.get("cost_usd")
+        if cost is None:
+            self.unpriced += rec.get("provider") is not None and _number(status) < 400
+        else:
+            self.cost_usd += _number(cost)
         latency = rec.get("latency_ms")
         if isinstance(latency, int | float) and not isinstance(latency, bool):
             self.latencies.append(float(latency))
@@ -100,6 +105,7 @@ class Stats:
             "completion_tokens": self.completion_tokens,
             "tokens": self.tokens,
             "cost_usd": round(self.cost_usd, 6),
+            "unpriced_requests": self.unpriced,
             "p50_latency_ms": self.latency(50),
             "p95_latency_ms": self.latency(95),
             "pii_reroutes": self.pii_reroutes,

@@ -30,6 +30,7 @@ COMMANDS: list[str] = [
     "chat",
     "ask",
     "service",
+    "completion",
 ]
 
 

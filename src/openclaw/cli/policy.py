@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from openclaw.cli.output import echo_json, json_option
 from openclaw.config import home_dir, load_config
 
 
@@ -22,7 +23,7 @@ cli.name = "policy"
 
 
 @cli.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def list_(as_json: bool) -> None:
     """The loaded policies, in the order they run, with enforce or shadow mode."""
     cfg = load_config(home_dir())
@@ -38,7 +39,7 @@ def list_(as_json: bool) -> None:
         for i, p in enumerate(cfg.policies.policies)
     ]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        echo_json(rows)
         return
     if not rows:
         click.echo("no policies configured (policies.yaml is missing or empty)")
@@ -109,7 +110,7 @@ async def _check(text: str, service: str, task: str | None, model: str | None) -
 @click.option("--service", default="default", show_default=True, help="Calling service to assume.")
 @click.option("--task", default=None, help="Task to assume (matched against use_for).")
 @click.option("--model", default=None, help="Model the caller asks for (alias or provider model).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def check(text: str, service: str, task: str | None, model: str | None, as_json: bool) -> None:
     """Dry-run the policies on TEXT: entities found, decisions, and the model that would serve.
 
@@ -118,7 +119,7 @@ def check(text: str, service: str, task: str | None, model: str | None, as_json:
     """
     result = asyncio.run(_check(text, service, task, model))
     if as_json:
-        click.echo(json.dumps(result, indent=2))
+        echo_json(result)
         return
     con = Console()
     con.print(f"PII engine: {result['pii_mode']}")

@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from openclaw.audit import AuditLog
+from openclaw.cli.output import echo_json, json_option
 from openclaw.config import home_dir, load_config
 from openclaw.errors import InvalidRequest
 from openclaw.pipeline.gateway import Gateway
@@ -139,10 +140,18 @@ def new(name: str, parent: Path | None) -> None:
 
 @cli.command("lint")
 @click.argument("name", required=False)
-def lint(name: str | None) -> None:
+@json_option
+def lint(name: str | None, as_json: bool) -> None:
     """Check SKILL.md front matter against the schema (every skill when NAME is omitted)."""
     home = home_dir()
     skills = [find_skill(home, name)] if name else list(discover(home).values())
+    if as_json:
+        rows = [
+            {"name": s.name, "version": s.version, "path": str(s.path), "problems": s.problems}
+            for s in skills
+        ]
+        echo_json({"ok": not any(s.problems for s in skills), "skills": rows})
+        sys.exit(1 if any(s.problems for s in skills) else 0)
     bad = 0
     for s in skills:
         if s.problems:

@@ -48,8 +48,9 @@ from openclaw.errors import (
 from openclaw.pipeline.exchange import Attempt, Exchange, Json
 from openclaw.providers.base import Provider, ProviderCall
 from openclaw.routing.breaker import Breakers
+from openclaw.routing.pricing import PriceBook
 from openclaw.routing.strategies import LatencyTracker, Orderer, deployment_key
-from openclaw.tokens import count_prompt, encoding_for
+from openclaw.tokens import count_prompt, encoding_for, warm
 
 RETRY_AFTER_CAP = 10.0
 BACKOFF_BASE = 0.1
@@ -100,7 +101,9 @@ class Dispatcher:
         self.providers = providers
         self.breakers = breakers or Breakers()
         self.latency = latency or LatencyTracker()
-        self.orderer = Orderer(self.latency)
+        self.prices = PriceBook(models)
+        warm(d.model for spec in models.models.values() for d in spec.deployments)
+        self.orderer = Orderer(self.latency, self.prices.price)
         self.gate: Gate | None = None
 
     # -- planning ----------------------------------------------------------------
@@ -197,16 +200,9 @@ class Dispatcher:
             ex.fallback_from = ex.alias
             ex.alias = c.alias
 
-    def cost(self, c: Candidate, prompt: int | None, completion: int | None) -> float:
-        d = c.deployment
-        return round(
-            (
-                (prompt or 0) * d.cost_per_million_input_tokens
-                + (completion or 0) * d.cost_per_million_output_tokens
-            )
-            / 1_000_000,
-            8,
-        )
+    def cost(self, c: Candidate, prompt: int | None, completion: int | None) -> float | None:
+        """USD for the call, or None when the deployment's price is unknown."""
+        return self.prices.price(c.deployment).cost(prompt, completion)
 
     @staticmethod
     def _call(
