@@ -28,7 +28,7 @@ from openclaw.config import Config, home_dir, load_config
 from openclaw.config.defaults import write_default_config
 from openclaw.errors import OpenClawError
 from openclaw.routing.pricing import PriceBook
-from openclaw.server.auth import ensure_token, read_token, token_path
+from openclaw.server.auth import TOKEN_FILE_ENV, ensure_token, read_token, token_path
 from openclaw.service.fallback import background_pid
 from openclaw.service.install import manager_named
 from openclaw.service.manager import ServiceSpec, gateway_healthy, openclaw_program
@@ -118,6 +118,16 @@ def check_config(home: Path) -> tuple[list[Finding], Config | None]:
 def check_token(home: Path, running: bool) -> list[Finding]:
     if os.environ.get("OPENCLAW_GATEWAY_TOKEN"):
         return [Finding("token", "ok", "gateway token comes from OPENCLAW_GATEWAY_TOKEN")]
+    if os.environ.get(TOKEN_FILE_ENV):
+        try:
+            read_token(home)
+        except OpenClawError as exc:
+            return [
+                Finding(
+                    "token", "error", exc.message, f"mount the secret or unset {TOKEN_FILE_ENV}"
+                )
+            ]
+        return [Finding("token", "ok", f"gateway token comes from {TOKEN_FILE_ENV}")]
     path = token_path(home)
     if read_token(home) is None:
         restart = " and restart the gateway so it uses it" if running else ""

@@ -20,11 +20,10 @@ from pathlib import Path
 from aiohttp import web
 
 import openclaw.channels.manager  # noqa: F401  (registers channels: start/stop with the app, /slack/events)
-from openclaw.addresses import is_loopback_host
-from openclaw.config import log_path, pid_path
+from openclaw.config import load_config, log_path, pid_path
 from openclaw.errors import ConfigError
 from openclaw.server.app import create_app
-from openclaw.server.auth import ensure_token
+from openclaw.server.auth import bind_problem, ensure_token
 from openclaw.server.state import AppState
 
 log = logging.getLogger("openclaw")
@@ -65,11 +64,9 @@ def install_uvloop() -> bool:
 async def serve(
     home: Path, host: str, port: int, *, auth: bool = True, drain: float = 10.0
 ) -> None:
-    if not auth and not is_loopback_host(host):
-        raise ConfigError(
-            f"refusing to listen on {host} without authentication; "
-            "bind to 127.0.0.1 or turn auth back on"
-        )
+    problem = bind_problem(host, auth, lambda: load_config(home).policies.security.allowed_hosts)
+    if problem:
+        raise ConfigError(problem)
     token = ensure_token(home)
     state = AppState.build(home, token, host=host, port=port, auth=auth)
     app = create_app(state)
