@@ -40,7 +40,9 @@ def setup_logging(home: Path, level: str = "INFO") -> None:
     # In a terminal, also show the log there. Under a service manager or `gateway start`,
     # stderr is a file (gateway.console.log) or the journal, kept for what happens before
     # logging is set up (a crash at import); copying every line there too doubled the log.
-    if sys.stderr is not None and sys.stderr.isatty():
+    # A container's log is its stderr: OPENCLAW_LOG_STDERR=1 (the image sets it) copies there.
+    to_stderr = os.environ.get("OPENCLAW_LOG_STDERR") == "1"
+    if sys.stderr is not None and (to_stderr or sys.stderr.isatty()):
         stream = logging.StreamHandler(sys.stderr)
         stream.setFormatter(fmt)
         handlers.append(stream)
