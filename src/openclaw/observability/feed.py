@@ -202,7 +202,10 @@ class Feed:
             ttft_ms=None if ex.ttft_ms is None else round(ex.ttft_ms, 1),
             prompt_tokens=ex.prompt_tokens or 0,
             completion_tokens=ex.completion_tokens or 0,
-            cost_usd=ex.cost_usd if ex.provider is not None else 0.0,
+            # None only for an answer from a model with no known price (see Usage.unpriced).
+            cost_usd=ex.cost_usd
+            if ex.cost_usd is not None or (ex.provider is not None and ex.status < 400)
+            else 0.0,
             draft=ex.draft,
             stream=ex.stream,
             cache=ex.cache,
