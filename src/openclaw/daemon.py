@@ -23,13 +23,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from openclaw.addresses import is_loopback_host
 from openclaw.channels import manager as channels
 from openclaw.config import log_path, pid_path
 from openclaw.errors import ConfigError
 from openclaw.observability import routes as observability
+from openclaw.providers.registry import load_checked_config
 from openclaw.server.app import RouteInstaller, create_app
-from openclaw.server.auth import ensure_token
+from openclaw.server.auth import bind_problem, ensure_token
 from openclaw.server.runner import GuardedRunner
 from openclaw.server.state import AppState
 from openclaw.skills import api as skills
@@ -56,7 +56,9 @@ def setup_logging(home: Path, level: str = "INFO") -> None:
     # In a terminal, also show the log there. Under a service manager or `gateway start`,
     # stderr is a file (gateway.console.log) or the journal, kept for what happens before
     # logging is set up (a crash at import); copying every line there too doubled the log.
-    if sys.stderr is not None and sys.stderr.isatty():
+    # A container's log is its stderr: OPENCLAW_LOG_STDERR=1 (the image sets it) copies there.
+    to_stderr = os.environ.get("OPENCLAW_LOG_STDERR") == "1"
+    if sys.stderr is not None and (to_stderr or sys.stderr.isatty()):
         stream = logging.StreamHandler(sys.stderr)
         stream.setFormatter(fmt)
         handlers.append(stream)
@@ -80,11 +82,11 @@ def install_uvloop() -> bool:
 async def serve(
     home: Path, host: str, port: int, *, auth: bool = True, drain: float = 10.0
 ) -> None:
-    if not auth and not is_loopback_host(host):
-        raise ConfigError(
-            f"refusing to listen on {host} without authentication; "
-            "bind to 127.0.0.1 or turn auth back on"
-        )
+    problem = bind_problem(
+        host, auth, lambda: load_checked_config(home).policies.security.allowed_hosts
+    )
+    if problem:
+        raise ConfigError(problem)
     token = ensure_token(home)
     state = await AppState.start(home, token, host=host, port=port, auth=auth)
     app = make_app(state)

@@ -270,3 +270,41 @@ def test_iso_times_without_offset_are_utc() -> None:
     assert parse_time("2025-01-31") == datetime(2025, 1, 31, tzinfo=UTC)
     assert parse_time("2025-01-31T12:00") == datetime(2025, 1, 31, 12, tzinfo=UTC)
     assert parse_time("2025-01-31T12:00+01:00") == datetime(2025, 1, 31, 11, tzinfo=UTC)
+
+
+def test_verify_json_reports_the_chain(log_path: Path, write_log: WriteLog) -> None:
+    write_log(n=3)
+    result = run("verify", "--json")
+    assert result.exit_code == 0
+    doc = orjson.loads(result.stdout)
+    assert doc["ok"] is True and doc["records"] == 3 and doc["from_genesis"] is True
+    assert doc["head"] == orjson.loads(stored_lines(log_path)[-1])["hash"]
+    assert doc["problems"] == [] and doc["files"] == [str(log_path)]
+
+
+def test_verify_json_names_the_edited_line_and_exits_1(log_path: Path, write_log: WriteLog) -> None:
+    write_log(n=4)
+    lines = stored_lines(log_path)
+    lines[2] = lines[2].replace(b'"service":"billing"', b'"service":"elsewhere"')
+    log_path.write_bytes(b"\n".join(lines) + b"\n")
+    result = run("verify", "--json")
+    assert result.exit_code == 1
+    doc = orjson.loads(result.stdout)
+    assert doc["ok"] is False
+    assert [(p["file"], p["line"]) for p in doc["problems"]] == [(str(log_path), 3)]
+
+
+def test_stats_keeps_unpriced_requests_out_of_the_cost_and_counts_them(
+    write_log: WriteLog, make_record: MakeRecord
+) -> None:
+    write_log(
+        [
+            make_record(cost_usd=0.5),
+            make_record(cost_usd=None, provider="corp", provider_model="corp-llm"),
+            make_record(cost_usd=None, provider=None, status=429),  # refused: nothing served
+        ]
+    )
+    total = orjson.loads(run("stats", "--json").output)["total"]
+    assert (total["cost_usd"], total["unpriced_requests"]) == (0.5, 1)
+    table = CliRunner().invoke(main, ["audit", "stats"], env={"COLUMNS": "200"}).output
+    assert "0.5000 +1?" in table and "no known price" in table

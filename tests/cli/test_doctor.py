@@ -223,3 +223,28 @@ def test_a_service_unit_for_another_binary_is_reported(
     unit.unlink()
     gone = findings(doctor("--json"))["service"][0]
     assert gone["severity"] == "error" and "the file is gone" in gone["message"]
+
+
+def test_a_model_without_a_known_price_warns_that_dollar_budgets_cannot_see_it(
+    healthy_home: Path,
+) -> None:
+    (healthy_home / "models.yaml").write_text(
+        "providers:\n"
+        "  corp: {type: openai_compatible, base_url: 'https://llm.corp.example/v1'}\n"
+        "models:\n"
+        "  general: {provider: corp, model: corp-llm}\n"
+        "  cheap: {provider: openai, model: gpt-4o-mini}\n"
+    )
+    (healthy_home / "policies.yaml").write_text(
+        "services:\n  - name: billing\n    budget: {usd_per_day: 5}\n"
+    )
+    [f] = findings(doctor("--json"))["prices"]
+    assert f["severity"] == "warning"
+    assert "general (corp/corp-llm)" in f["message"] and "cheap" not in f["message"]
+    assert "usd_per_day budgets of billing cannot be enforced" in f["message"]
+    assert "cost_per_million_input_tokens" in f["fix"]
+
+
+def test_the_default_config_has_every_price(healthy_home: Path) -> None:
+    [f] = findings(doctor("--json"))["prices"]
+    assert f["severity"] == "ok"

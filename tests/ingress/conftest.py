@@ -35,7 +35,7 @@ from openclaw.ingress import (
     with_heartbeat,
 )
 from openclaw.providers.base import Json, Provider, ProviderCall
-from openclaw.providers.registry import provider_types
+from openclaw.providers.registry import ProviderRegistry
 
 KEY = "sk-test-not-a-real-key"
 TIMEOUTS = Timeouts(connect=2.0, first_token=5.0, total=10.0)
@@ -48,7 +48,7 @@ def _keys(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def make_provider(kind: str, url: str = "") -> Provider:
-    cls = provider_types()[kind]
+    cls = ProviderRegistry.from_entry_points().get(kind)
     extra = {"api_key": "${OPENAI_API_KEY}"} if kind in ("openai", "anthropic") else {}
     return cls(kind, ProviderConfig(type=kind, base_url=url or None, **extra))  # type: ignore[arg-type]
 

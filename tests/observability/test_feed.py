@@ -147,3 +147,17 @@ def test_listeners_hear_each_new_entry() -> None:
     feed.listeners.append(lambda e: heard.append(e.request_id))
     feed.observe(exchange(request_id="x"), {})
     assert heard == ["x"]
+
+
+def test_answers_without_a_known_price_are_counted_apart_not_as_free() -> None:
+    feed = Feed(lambda: ALIASES, clock=Clock())
+    feed.observe(exchange(request_id="a"), {})
+    feed.observe(exchange(request_id="b", cost_usd=None), {})  # served, no price
+    feed.observe(exchange(request_id="c", cost_usd=None, status=502), {})  # nothing to price
+    s = feed.summary(deployments=[], breakers={})
+    assert s["totals"]["cost_usd"] == pytest.approx(0.25)
+    assert s["totals"]["unpriced_requests"] == 1
+    by_id = {r["request_id"]: r["cost_usd"] for r in s["recent"]}
+    assert by_id == {"a": 0.25, "b": None, "c": 0.0}
+    [minute] = [m for m in s["timeline"] if m["requests"]]
+    assert minute["cost_usd"] == pytest.approx(0.25)

@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 
 from fakes import OpenAIUpstream, start_in_thread
+from openclaw.config import log_path
 
 
 def free_port() -> int:
@@ -201,3 +202,27 @@ async def test_kill_9_under_load_loses_no_record_of_a_completed_response(daemon:
 
     report = verify(daemon.home / "audit.log")
     assert report.ok, report.problems  # the hash chain is intact after the kill
+
+
+@pytest.mark.parametrize("to_stderr", [True, False])
+def test_the_daemon_log_reaches_stderr_in_a_container(
+    openclaw_home: Path, monkeypatch: pytest.MonkeyPatch, to_stderr: bool
+) -> None:
+    # stderr is not a terminal under pytest, as in a container: OPENCLAW_LOG_STDERR decides.
+    code = (
+        "import logging, pathlib, sys\n"
+        "from openclaw.server.daemon import setup_logging\n"
+        "setup_logging(pathlib.Path(sys.argv[1]))\n"
+        "logging.getLogger('openclaw.test').warning('to the container log')\n"
+    )
+    env = {**os.environ, "OPENCLAW_LOG_STDERR": "1" if to_stderr else "0"}
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(openclaw_home)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert ("to the container log" in r.stderr) is to_stderr
+    assert "to the container log" in log_path(openclaw_home).read_text()

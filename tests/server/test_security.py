@@ -11,8 +11,17 @@ from typing import Any
 
 import aiohttp
 import pytest
+from openclaw.server.daemon import serve
 
-from harness import Served, serve_gateway
+from harness import MOCK_MODELS, Served, serve_gateway
+from openclaw.errors import ConfigError
+from openclaw.server.auth import (
+    TOKEN_FILE_ENV,
+    bind_problem,
+    ensure_token,
+    read_token,
+    token_path,
+)
 
 
 @pytest.fixture
@@ -251,3 +260,55 @@ async def test_every_route_answers_errors_in_the_openai_shape(gw: Served) -> Non
             assert set(body["error"]) == {"message", "type", "param", "code"}, (method, path)
             checked += 1
     assert checked >= 12
+
+
+async def test_non_loopback_bind_without_allowed_hosts_refuses_to_start(
+    openclaw_home: Path,
+) -> None:
+    (openclaw_home / "models.yaml").write_text(MOCK_MODELS)
+    with pytest.raises(ConfigError, match=r"without security\.allowed_hosts"):
+        await serve(openclaw_home, "0.0.0.0", 0)
+
+
+@pytest.mark.parametrize(
+    ("host", "auth", "allowed", "problem"),
+    [
+        ("127.0.0.1", False, [], None),
+        ("::1", True, [], None),
+        ("0.0.0.0", False, ["openclaw"], "without authentication"),
+        ("0.0.0.0", True, [], "without security.allowed_hosts"),
+        ("0.0.0.0", True, ["openclaw"], None),
+        ("10.0.0.5", True, ["openclaw.internal"], None),
+    ],
+)
+def test_binding_off_loopback_needs_auth_and_allowed_hosts(
+    host: str, auth: bool, allowed: list[str], problem: str | None
+) -> None:
+    found = bind_problem(host, auth, lambda: allowed)
+    assert (found is None) if problem is None else (found is not None and problem in found)
+
+
+def test_the_token_can_come_from_a_mounted_secret_file(
+    openclaw_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = tmp_path / "run-secrets" / "gateway-token"
+    secret.parent.mkdir()
+    secret.write_text("ocw_from_the_secret\n")
+    monkeypatch.setenv(TOKEN_FILE_ENV, str(secret))
+    assert ensure_token(openclaw_home) == "ocw_from_the_secret"
+    assert not token_path(openclaw_home).exists()  # no second token made beside it
+    monkeypatch.setenv("OPENCLAW_GATEWAY_TOKEN", "ocw_env_wins")
+    assert read_token(openclaw_home) == "ocw_env_wins"
+
+
+@pytest.mark.parametrize("content", [None, "  \n"])
+def test_a_named_token_file_that_is_missing_or_empty_is_an_error_not_a_new_token(
+    openclaw_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str | None
+) -> None:
+    secret = tmp_path / "gateway-token"
+    if content is not None:
+        secret.write_text(content)
+    monkeypatch.setenv(TOKEN_FILE_ENV, str(secret))
+    with pytest.raises(ConfigError, match=TOKEN_FILE_ENV):
+        ensure_token(openclaw_home)
+    assert not token_path(openclaw_home).exists()

@@ -61,6 +61,7 @@ class Stats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    unpriced: int = 0  # served with no known price: cost_usd null, not in cost_usd
     pii_reroutes: int = 0
     drafts: int = 0
     latencies: list[float] = field(default_factory=list, repr=False)
@@ -71,7 +72,10 @@ class Stats:
             self.errors += 1
         self.prompt_tokens += int(_number(rec.prompt_tokens))
         self.completion_tokens += int(_number(rec.completion_tokens))
-        self.cost_usd += _number(rec.cost_usd)
+        if rec.cost_usd is None:
+            self.unpriced += rec.provider is not None and (rec.status or 0) < 400
+        else:
+            self.cost_usd += _number(rec.cost_usd)
         if rec.latency_ms is not None:
             self.latencies.append(float(rec.latency_ms))
         if is_pii_reroute(rec):
@@ -96,6 +100,7 @@ class Stats:
             "completion_tokens": self.completion_tokens,
             "tokens": self.tokens,
             "cost_usd": round(self.cost_usd, 6),
+            "unpriced_requests": self.unpriced,
             "p50_latency_ms": self.latency(50),
             "p95_latency_ms": self.latency(95),
             "pii_reroutes": self.pii_reroutes,

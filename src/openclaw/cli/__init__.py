@@ -30,6 +30,7 @@ COMMANDS: list[str] = [
     "chat",
     "ask",
     "service",
+    "completion",
 ]
 #: Other names of a command: upstream OpenClaw users type ``openclaw skills``.
 ALIASES: dict[str, str] = {"skills": "skill"}

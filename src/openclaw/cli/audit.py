@@ -35,6 +35,7 @@ from openclaw.audit.reader import (
 from openclaw.audit.record import COLUMNS, AuditRecord
 from openclaw.audit.stats import GROUP_FIELDS, Stats, compute, is_pii_reroute
 from openclaw.audit.verify import verify
+from openclaw.cli.output import echo_json, json_option
 from openclaw.config import home_dir
 
 Record = dict[str, Any]
@@ -165,6 +166,8 @@ def render(rec: AuditRecord) -> Text:
         t.append(f" {rec.prompt_tokens or 0}+{rec.completion_tokens or 0} tok")
     if rec.cost_usd:
         t.append(f" ${rec.cost_usd:.4f}", "green")
+    elif rec.cost_usd is None and rec.provider is not None:
+        t.append(" $?", "yellow")  # no known price for the model
     if is_pii_reroute(rec):
         t.append(" PII-reroute", "bold magenta")
     if rec.draft:
@@ -185,7 +188,7 @@ def render(rec: AuditRecord) -> Text:
 @click.option("--by", type=click.Choice(GROUP_FIELDS), help="Group the figures by this field.")
 @service_option
 @model_option
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@json_option
 @file_option
 def stats(
     since: datetime | None,
@@ -213,7 +216,7 @@ def stats(
             "groups": [g.to_dict() for g in groups],
             "total": total.to_dict(),
         }
-        click.echo(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode())
+        echo_json(out)
         return
     window = f"since {since:%Y-%m-%d %H:%M} UTC" if since else "all records"
     table = Table(
@@ -222,7 +225,12 @@ def stats(
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         collapse_padding=True,
-        caption="latency: nearest-rank percentiles of latency_ms",
+        caption="latency: nearest-rank percentiles of latency_ms"
+        + (
+            "\ncost: +N? = N requests to models with no known price (openclaw models prices)"
+            if total.unpriced
+            else ""
+        ),
         caption_justify="left",
     )
     table.add_column(by or "", style="bold", min_width=8, overflow="fold")
@@ -247,7 +255,7 @@ def _row(s: Stats) -> list[str]:
         str(s.errors),
         str(s.prompt_tokens),
         str(s.completion_tokens),
-        f"{s.cost_usd:.4f}",
+        f"{s.cost_usd:.4f}" + (f" +{s.unpriced}?" if s.unpriced else ""),
         _ms(s.latency(50)),
         _ms(s.latency(95)),
         str(s.pii_reroutes),
@@ -258,8 +266,9 @@ def _row(s: Stats) -> list[str]:
 # --------------------------------------------------------------------------- verify
 @cli.command(name="verify")
 @click.option("--all", "show_all", is_flag=True, help="List every problem, not just the first.")
+@json_option
 @file_option
-def verify_cmd(show_all: bool, file: Path | None) -> None:
+def verify_cmd(show_all: bool, as_json: bool, file: Path | None) -> None:
     """Walk the hash chain across rotated files; exit 1 naming the first bad line.
 
     Catches a line edited, deleted, inserted or moved anywhere but at the newest end; keep
@@ -267,6 +276,24 @@ def verify_cmd(show_all: bool, file: Path | None) -> None:
     """
     path = _log_path(file)
     report = verify(path, stop_at_first=not show_all)
+    if as_json:
+        echo_json(
+            {
+                "ok": report.ok,
+                "file": str(path),
+                "files": [str(f) for f in report.files],
+                "records": report.records,
+                "head": report.head,
+                "from_genesis": report.from_genesis,
+                "problems": [
+                    {"file": str(p.file), "line": p.line, "reason": p.reason}
+                    for p in report.problems
+                ],
+            }
+        )
+        if report.problems:
+            raise SystemExit(1)
+        return
     if report.problems:
         for problem in report.problems:
             click.echo(f"FAIL {problem}", err=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import Any
@@ -13,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from openclaw.cli.client import base_url, gateway_port, get_json
+from openclaw.cli.output import echo_json, json_option
 from openclaw.config import home_dir
 from openclaw.providers.registry import load_checked_config
 
@@ -76,7 +76,7 @@ def _state(s: dict[str, Any] | None) -> str:
 @click.option(
     "--port", type=int, default=None, help="Gateway port (default $OPENCLAW_PORT or 18789)."
 )
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def list_(port: int | None, as_json: bool) -> None:
     """Channels from channels.yaml, with their state when the gateway runs."""
     rows = _configured()
@@ -87,7 +87,7 @@ def list_(port: int | None, as_json: bool) -> None:
         r["state"] = s["state"] if s else ("not running" if live is None else "not loaded")
         r["last_error"] = s.get("last_error") if s else None
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        echo_json(rows)
         return
     table = Table()
     for col in ("name", "type", "details", "state", "last error"):
@@ -117,7 +117,7 @@ def list_(port: int | None, as_json: bool) -> None:
 @click.option(
     "--port", type=int, default=None, help="Gateway port (default $OPENCLAW_PORT or 18789)."
 )
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def status(port: int | None, as_json: bool) -> None:
     """Each running channel's state, last error and activity, and event delivery.
 
@@ -134,7 +134,7 @@ def status(port: int | None, as_json: bool) -> None:
     chans = live.get("channels", [])
     code = 2 if any(c["state"] == "error" for c in chans) else 0
     if as_json:
-        click.echo(json.dumps(live, indent=2))
+        echo_json(live)
         sys.exit(code)
     events = live.get("events", {})
     receivers = events.get("receivers", {})

@@ -9,7 +9,6 @@ shown: a missing key is reported as the variable that should hold it.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -25,6 +24,7 @@ import click
 from openclaw import daemon_units
 from openclaw.assembly import build_gateway
 from openclaw.audit.record import log_files
+from openclaw.cli.output import echo_json, json_option
 from openclaw.config import Config, home_dir
 from openclaw.daemon_units.fallback import background_pid
 from openclaw.daemon_units.install import manager_named
@@ -39,7 +39,8 @@ from openclaw.onboarding.machine import (
 )
 from openclaw.onboarding.seed import write_default_config
 from openclaw.providers.registry import ProviderRegistry, load_checked_config
-from openclaw.server.auth import ensure_token, read_token, token_path
+from openclaw.routing.pricing import PriceBook
+from openclaw.server.auth import TOKEN_FILE_ENV, ensure_token, read_token, token_path
 
 SEVERITIES = ("ok", "info", "warning", "error")
 _MIN_FREE = 100 * 1024 * 1024
@@ -118,6 +119,16 @@ def check_config(home: Path) -> tuple[list[Finding], Config | None]:
 def check_token(home: Path, running: bool) -> list[Finding]:
     if os.environ.get("OPENCLAW_GATEWAY_TOKEN"):
         return [Finding("token", "ok", "gateway token comes from OPENCLAW_GATEWAY_TOKEN")]
+    if os.environ.get(TOKEN_FILE_ENV):
+        try:
+            read_token(home)
+        except OpenClawError as exc:
+            return [
+                Finding(
+                    "token", "error", exc.message, f"mount the secret or unset {TOKEN_FILE_ENV}"
+                )
+            ]
+        return [Finding("token", "ok", f"gateway token comes from {TOKEN_FILE_ENV}")]
     path = token_path(home)
     if read_token(home) is None:
         restart = " and restart the gateway so it uses it" if running else ""
@@ -380,6 +391,30 @@ def check_service(home: Path) -> list[Finding]:
     return [Finding("service", "ok", f"{mgr.description} matches this installation ({unit})")]
 
 
+def check_prices(cfg: Config) -> list[Finding]:
+    """Models with no known price: their spend is invisible to dollar budgets."""
+    book = PriceBook(cfg.models)
+    missing = sorted({f"{alias} ({d.provider}/{d.model})" for alias, d in book.unpriced()})
+    if not missing:
+        return [Finding("prices", "ok", "every deployment has a price (openclaw models prices)")]
+    budgets = [s.name for s in cfg.policies.services if s.budget and s.budget.usd_per_day]
+    who = (
+        f"the usd_per_day budgets of {', '.join(budgets)} cannot be enforced for them"
+        if budgets
+        else "dollar budgets (usd_per_day) cannot be enforced for them"
+    )
+    return [
+        Finding(
+            "prices",
+            "warning",
+            f"no known price for {', '.join(missing)}: their requests record cost_usd null "
+            f"and {who}",
+            "set cost_per_million_input_tokens and cost_per_million_output_tokens for them "
+            "in models.yaml, or budget them with tokens_per_day",
+        )
+    ]
+
+
 def run_checks(home: Path, port: int) -> list[Finding]:
     findings, cfg = check_config(home)
     running = gateway_healthy(port, timeout=0.5)
@@ -389,6 +424,7 @@ def run_checks(home: Path, port: int) -> list[Finding]:
     if cfg is not None:
         findings += check_keys(cfg)
         findings += check_ollama(cfg)
+        findings += check_prices(cfg)
     findings += check_spacy(cfg)
     findings += check_disk(home, cfg)
     findings += check_service(home)
@@ -418,7 +454,7 @@ def _print(findings: list[Finding]) -> None:
 @click.option(
     "--fix", "fix_", is_flag=True, help="Apply the safe fixes (file modes, token, default config)."
 )
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @click.option("--port", type=int, default=None, help="Port (default $OPENCLAW_PORT or 18789).")
 def cli(fix_: bool, as_json: bool, port: int | None) -> None:
     """Check the installation: config, file modes, token, port, keys, Ollama, spaCy, disk, service.
@@ -448,7 +484,7 @@ def cli(fix_: bool, as_json: bool, port: int | None) -> None:
             "warnings": warnings,
             "findings": [f.to_dict() for f in findings],
         }
-        click.echo(json.dumps(body, indent=2))
+        echo_json(body)
     else:
         click.echo(f"OpenClaw doctor (home: {home})")
         _print(findings)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -19,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from openclaw.cli.client import base_url, gateway_port, get_json
+from openclaw.cli.output import echo_json, json_option
 from openclaw.config import DEFAULT_HOST, home_dir, log_path, pid_path
 from openclaw.daemon_units import MANAGER_ENV, note_background_start
 from openclaw.daemon_units.commands import install as install_command
@@ -257,7 +257,7 @@ def _dur(seconds: float) -> str:
 
 @cli.command()
 @click.option("--port", type=int, default=None, help="Port (default $OPENCLAW_PORT or 18789).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def status(port: int | None, as_json: bool) -> None:
     """Show whether the gateway runs and how it is doing.
 
@@ -266,7 +266,7 @@ def status(port: int | None, as_json: bool) -> None:
     code, data = gather_status(gateway_port(port))
     data["service"] = service_info(home_dir())
     if as_json:
-        click.echo(json.dumps(data, indent=2, default=str))
+        echo_json(data)
     else:
         render_status(data)
     sys.exit(code)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from openclaw.cli.output import echo_json, json_option
 from openclaw.config import home_dir
 from openclaw.providers.registry import ProviderRegistry, load_checked_config
+from openclaw.routing.pricing import SOURCE_PACKAGE, PriceBook, Rate
 
 
 @click.group()
@@ -22,7 +23,7 @@ cli.name = "models"
 
 
 @cli.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def list_(as_json: bool) -> None:
     """List model aliases with their deployments and tasks."""
     cfg = load_checked_config(home_dir())
@@ -39,7 +40,7 @@ def list_(as_json: bool) -> None:
             }
         )
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        echo_json(rows)
         return
     table = Table()
     for col in ("alias", "deployments", "strategy", "use_for", "fallbacks"):
@@ -56,13 +57,13 @@ def list_(as_json: bool) -> None:
 
 
 @cli.command("types")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def types(as_json: bool) -> None:
     """List installed provider types (built-in and plugins) and what each declares."""
     registry = ProviderRegistry.from_entry_points()
     rows = [registry.describe(name) for name in registry.names()]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        echo_json(rows)
         return
     table = Table()
     for col in ("type", "package", "default base_url", "key variable", "own keys", "can"):
@@ -86,3 +87,65 @@ _CAN = {
     "vision": "vision",
     "multiple_choices": "multiple_choices",
 }
+
+
+def _rate(r: Rate | None) -> dict[str, Any] | None:
+    if r is None:
+        return None
+    return {
+        "usd_per_million": r.base,
+        "tiers": [{"above": a, "usd_per_million": p} for a, p in r.tiers],
+    }
+
+
+@cli.command("prices")
+@json_option
+def prices(as_json: bool) -> None:
+    """Effective price per alias and deployment, and where it comes from.
+
+    Source is 'config' (cost_per_million_* in models.yaml), 'local' (a model on this
+    machine costs nothing), the bundled genai-prices snapshot with its version, or
+    'unknown': such a model's requests record cost_usd null and dollar budgets cannot see
+    them. Prices are USD per million tokens; a tier applies to all tokens of a call whose
+    prompt is above its size.
+    """
+    cfg = load_checked_config(home_dir())
+    book = PriceBook(cfg.models)
+    found = [
+        (alias, dep, book.price(dep))
+        for alias, spec in cfg.models.models.items()
+        for dep in spec.deployments
+    ]
+    if as_json:
+        rows = [
+            {
+                "alias": alias,
+                "provider": dep.provider,
+                "model": dep.model,
+                "input": _rate(price.input),
+                "output": _rate(price.output),
+                "source": price.source,
+            }
+            for alias, dep, price in found
+        ]
+        echo_json({"package": SOURCE_PACKAGE, "prices": rows})
+        return
+    table = Table(caption="USD per million tokens", caption_justify="left")
+    for col in ("alias", "deployment", "input", "output", "source"):
+        table.add_column(col)
+    for alias, dep, price in found:
+        table.add_row(
+            alias,
+            f"{dep.provider}/{dep.model}",
+            "-" if price.input is None else price.input.describe(),
+            "-" if price.output is None else price.output.describe(),
+            price.source,
+        )
+    Console().print(table)
+    missing = sum(not price.known for _, _, price in found)
+    if missing:
+        click.echo(
+            f"{missing} deployment(s) without a known price record cost_usd null; set "
+            "cost_per_million_input_tokens and cost_per_million_output_tokens in models.yaml",
+            err=True,
+        )

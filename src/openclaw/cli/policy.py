@@ -14,6 +14,7 @@ from rich.table import Table
 
 from openclaw.assembly import assemble
 from openclaw.audit.reader import RecordFilter, iter_records, parse_time
+from openclaw.cli.output import echo_json, json_option
 from openclaw.config import home_dir
 from openclaw.policies.pii.entities import EntityFilter
 from openclaw.policies.rules import PiiUsesSensitiveModel
@@ -30,7 +31,7 @@ cli.name = "policy"
 
 
 @cli.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def list_(as_json: bool) -> None:
     """The loaded policies, in the order they run, with enforce or shadow mode."""
     cfg = load_checked_config(home_dir())
@@ -46,7 +47,7 @@ def list_(as_json: bool) -> None:
         for i, p in enumerate(cfg.policies.policies)
     ]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        echo_json(rows)
         return
     if not rows:
         click.echo("no policies configured (policies.yaml is missing or empty)")
@@ -126,7 +127,7 @@ async def _check(text: str, service: str, task: str | None, model: str | None) -
 @click.option("--service", default="default", show_default=True, help="Calling service to assume.")
 @click.option("--task", default=None, help="Task to assume (matched against use_for).")
 @click.option("--model", default=None, help="Model the caller asks for (alias or provider model).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def check(text: str, service: str, task: str | None, model: str | None, as_json: bool) -> None:
     """Dry-run the policies on TEXT: entities found, decisions, and the model that would serve.
 
@@ -135,7 +136,7 @@ def check(text: str, service: str, task: str | None, model: str | None, as_json:
     """
     result = asyncio.run(_check(text, service, task, model))
     if as_json:
-        click.echo(json.dumps(result, indent=2))
+        echo_json(result)
         return
     con = Console()
     con.print(f"PII engine: {result['pii_mode']}")

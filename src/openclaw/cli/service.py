@@ -19,6 +19,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from openclaw.cli.output import echo_json, json_option
 from openclaw.config import home_dir
 from openclaw.config.loader import load_model
 from openclaw.config.schema import PoliciesFile, ServiceConfig
@@ -89,7 +90,7 @@ cli.name = "service"
 
 
 @cli.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def list_(as_json: bool) -> None:
     """Services from policies.yaml and services.json, their tokens and limits.
 
@@ -98,7 +99,7 @@ def list_(as_json: bool) -> None:
     """
     rows = _rows()
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        echo_json(rows)
         return
     if not rows:
         click.echo("no services (add a 'services:' section to policies.yaml, or 'service add')")

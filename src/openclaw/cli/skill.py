@@ -26,6 +26,7 @@ from rich.table import Table
 
 from openclaw.assembly import Shared, build_gateway
 from openclaw.audit import AuditLog
+from openclaw.cli.output import echo_json, json_option
 from openclaw.config import home_dir
 from openclaw.config.loader import load_model
 from openclaw.errors import InvalidRequest
@@ -186,10 +187,18 @@ def new(name: str, parent: Path | None) -> None:
 
 @cli.command("lint")
 @click.argument("name", required=False)
-def lint(name: str | None) -> None:
+@json_option
+def lint(name: str | None, as_json: bool) -> None:
     """Check SKILL.md front matter against the schema (every skill when NAME is omitted)."""
     home = home_dir()
     skills = [find_skill(home, name)] if name else list(discover(home).values())
+    if as_json:
+        rows = [
+            {"name": s.name, "version": s.version, "path": str(s.path), "problems": s.problems}
+            for s in skills
+        ]
+        echo_json({"ok": not any(s.problems for s in skills), "skills": rows})
+        sys.exit(1 if any(s.problems for s in skills) else 0)
     bad = 0
     for s in skills:
         for note in s.plan.notes:

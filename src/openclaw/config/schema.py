@@ -125,8 +125,9 @@ class Deployment(Strict):
     model: str
     weight: float = Field(default=1.0, ge=0)
     percent: float | None = Field(default=None, ge=0, le=100)
-    cost_per_million_input_tokens: float = Field(default=0.0, ge=0)
-    cost_per_million_output_tokens: float = Field(default=0.0, ge=0)
+    # Unset: the price comes from genai-prices, or is unknown (routing/pricing.py).
+    cost_per_million_input_tokens: float | None = Field(default=None, ge=0)
+    cost_per_million_output_tokens: float | None = Field(default=None, ge=0)
     timeouts: Timeouts | None = None
 
 
@@ -161,8 +162,8 @@ class ModelAlias(Strict):
                 Deployment(
                     provider=self.provider,
                     model=self.model,
-                    cost_per_million_input_tokens=self.cost_per_million_input_tokens or 0.0,
-                    cost_per_million_output_tokens=self.cost_per_million_output_tokens or 0.0,
+                    cost_per_million_input_tokens=self.cost_per_million_input_tokens,
+                    cost_per_million_output_tokens=self.cost_per_million_output_tokens,
                 )
             ]
         if self.strategy == "canary":

@@ -42,7 +42,7 @@ from openclaw.ingress.common import (
     require_object,
     require_str,
 )
-from openclaw.routing.tokens import estimate_prompt_tokens, estimate_tokens
+from openclaw.tokens import count_prompt, count_text
 
 #: Chat finish_reason -> Messages stop_reason.
 STOP_REASONS = {
@@ -338,9 +338,10 @@ def _tool_choice(choice: Any) -> Json:
 def count_tokens(body: Any) -> int:
     """``POST /v1/messages/count_tokens``: the estimated input tokens of a Messages body."""
     chat = parse_messages_request(body, for_count=True)
-    total = estimate_prompt_tokens(chat["messages"])
+    model = chat.get("model") if isinstance(chat.get("model"), str) else None
+    total = count_prompt(chat["messages"], model)
     if chat.get("tools"):
-        total += estimate_tokens(dumps(chat["tools"]))
+        total += count_text(dumps(chat["tools"]), model)
     return total
 
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from openclaw.config import Config
-from openclaw.config.schema import QueueSettings, RateLimit, ServiceConfig
+from openclaw.config.schema import ModelsFile, QueueSettings, RateLimit, ServiceConfig
 from openclaw.errors import ConfigError
 from openclaw.pipeline.exchange import Exchange
-from openclaw.routing.tokens import estimate_prompt_tokens, estimate_tokens, text_of
 from openclaw.state.base import Bucket
+from openclaw.tokens import count_prompt, count_text, text_of
 
 BUDGET_KEEP_SECONDS = 3 * 86400.0
 GLOB_CHARS = frozenset("*?[")
@@ -101,10 +101,20 @@ def validate(config: Config) -> None:
                     )
 
 
-def estimate_request_tokens(ex: Exchange, default_completion: int) -> tuple[int, int]:
+def counting_model(ex: Exchange, models: ModelsFile | None) -> str | None:
+    """The provider model whose tokenizer counts the request: the alias's first deployment."""
+    spec = models.models.get(ex.alias or "") if models is not None else None
+    return spec.deployments[0].model if spec is not None and spec.deployments else None
+
+
+def estimate_request_tokens(
+    ex: Exchange, default_completion: int, models: ModelsFile | None = None
+) -> tuple[int, int]:
     """(prompt estimate, total estimate) before the call: prompt plus the completion cap."""
     messages = ex.body.get("messages") or []
-    prompt = estimate_prompt_tokens(messages if isinstance(messages, list) else [])
+    prompt = count_prompt(
+        messages if isinstance(messages, list) else [], counting_model(ex, models)
+    )
     out = ex.body.get("max_completion_tokens") or ex.body.get("max_tokens")
     completion = out if isinstance(out, int) and out > 0 else default_completion
     n = ex.body.get("n")
@@ -128,7 +138,7 @@ def used_tokens(ex: Exchange, prompt_estimate: int) -> int:
     choices = (ex.response or {}).get("choices") or [{}]
     first = choices[0] if isinstance(choices[0], dict) else {}
     msg = first.get("message") or {}
-    return prompt_estimate + estimate_tokens(text_of(msg.get("content")))
+    return prompt_estimate + count_text(text_of(msg.get("content")), ex.provider_model)
 
 
 def today() -> str:

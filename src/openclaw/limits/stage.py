@@ -79,6 +79,7 @@ class LimitsStage:
         self.events = events
         self.services = {s.name: s for s in pol.services}
         self.default_completion = pol.limits.default_completion_tokens
+        self.models = cfg.models  # whose tokenizer counts a request's prompt
         self.default_queue = pol.limits.queue
         self.names: dict[str, str] = {}  # limit id -> what it is, for messages
         self.global_set = plan.bucket_set(
@@ -147,7 +148,7 @@ class LimitsStage:
         budget_service = svc.name if svc is not None and svc.budget is not None else None
         if not sets and lease is None and budget_service is None:
             return
-        prompt_est, est = plan.estimate_request_tokens(ex, self.default_completion)
+        prompt_est, est = plan.estimate_request_tokens(ex, self.default_completion, self.models)
         takes, token_takes = _takes(sets, est)
         backend = await self._admit(ex, takes, lease, sets) if takes or lease else None
         request_takes = [t for t in takes if t not in token_takes]
@@ -366,7 +367,9 @@ class ModelLimitsStage:
         s = self.limits.model_sets.get(ex.alias or "")
         if s is None:
             return
-        prompt_est, est = plan.estimate_request_tokens(ex, self.limits.default_completion)
+        prompt_est, est = plan.estimate_request_tokens(
+            ex, self.limits.default_completion, self.limits.models
+        )
         takes, token_takes = _takes([s], est)
         backend = await self.limits._admit(ex, takes, None, [s])
         ex.scratch["model_limits"] = Grant(backend, token_takes, None, prompt_est, est, None)

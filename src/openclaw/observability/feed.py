@@ -47,7 +47,7 @@ class Entry:
     ttft_ms: float | None
     prompt_tokens: int
     completion_tokens: int
-    cost_usd: float
+    cost_usd: float | None  # None: served by a model with no known price
     draft: bool
     stream: bool
     cache: str | None
@@ -125,13 +125,17 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    unpriced: int = 0  # requests served by a model with no known price
 
     def add(self, e: Entry) -> None:
         self.requests += 1
         self.errors += e.status >= 400
         self.prompt_tokens += e.prompt_tokens
         self.completion_tokens += e.completion_tokens
-        self.cost_usd += e.cost_usd
+        if e.cost_usd is None:
+            self.unpriced += 1
+        else:
+            self.cost_usd += e.cost_usd
 
     def to_dict(self, name: str) -> dict[str, Any]:
         return {
@@ -142,6 +146,7 @@ class Usage:
             "completion_tokens": self.completion_tokens,
             "tokens": self.prompt_tokens + self.completion_tokens,
             "cost_usd": round(self.cost_usd, 8),
+            "unpriced_requests": self.unpriced,
         }
 
 
@@ -202,7 +207,10 @@ class Feed:
             ttft_ms=None if ex.ttft_ms is None else round(ex.ttft_ms, 1),
             prompt_tokens=ex.prompt_tokens or 0,
             completion_tokens=ex.completion_tokens or 0,
-            cost_usd=ex.cost_usd or 0.0,
+            # None only for an answer from a model with no known price (see Usage.unpriced).
+            cost_usd=ex.cost_usd
+            if ex.cost_usd is not None or (ex.provider is not None and ex.status < 400)
+            else 0.0,
             draft=ex.draft,
             stream=ex.stream,
             cache=ex.cache,
@@ -229,7 +237,7 @@ class Feed:
         m.latency.add(e.latency_ms)
         if e.ttft_ms is not None:
             m.ttft.add(e.ttft_ms)
-        m.cost_usd += e.cost_usd
+        m.cost_usd += e.cost_usd or 0.0
         m.tokens += e.prompt_tokens + e.completion_tokens
         self.totals.add(e)
         self.services.setdefault(e.service, Usage()).add(e)

@@ -44,7 +44,7 @@ from openclaw.policies.sightings import (
     load_key,
     mask,
 )
-from openclaw.routing.tokens import text_of
+from openclaw.tokens import text_of
 
 DRAFT_LABEL = "[DRAFT] "
 

@@ -1,6 +1,7 @@
 """A deterministic provider for dry runs, demos and tests.
 
-It is a real adapter: it streams, counts tokens and answers through the same pipeline as any
+It is a real adapter: it streams, counts tokens (with the gateway's one counter,
+``openclaw.tokens``) and answers through the same pipeline as any
 upstream. Every answer says it came from the mock, so it can never pass for a real model.
 The reply is derived from the last user message, so the same request gives the same answer.
 Special prompts let demos show failure handling: ``mock:error``, ``mock:json`` and
@@ -32,26 +33,10 @@ from openclaw.providers.base import (
     now,
     usage_dict,
 )
+from openclaw.tokens import count_prompt, count_text, text_of
 
 PREFIX = "[mock]"
 EMBEDDING_DIMENSIONS = 16
-
-
-def estimate_tokens(text: str) -> int:
-    """Roughly four characters a token, never zero for non-empty text."""
-    return max(1, (len(text) + 3) // 4) if text else 0
-
-
-def message_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(
-            str(p.get("text", ""))
-            for p in content
-            if isinstance(p, dict) and p.get("type") == "text"
-        )
-    return ""
 
 
 class MockProvider(Provider):
@@ -67,7 +52,7 @@ class MockProvider(Provider):
         last = ""
         for msg in reversed(call.messages):
             if isinstance(msg, dict) and msg.get("role") == "user":
-                last = message_text(msg.get("content"))
+                last = text_of(msg.get("content"))
                 break
         if "mock:error" in last:
             raise UpstreamError("mock provider: simulated upstream failure", upstream_status=500)
@@ -90,13 +75,6 @@ class MockProvider(Provider):
             snippet = snippet[:200] + "..."
         return f"{PREFIX} {call.model} received: {snippet}", None
 
-    def _prompt_tokens(self, call: ProviderCall) -> int:
-        return sum(
-            estimate_tokens(message_text(m.get("content"))) + 3
-            for m in call.messages
-            if isinstance(m, dict)
-        )
-
     async def complete(self, call: ProviderCall) -> Json:
         call.single_choice(self.name, self.type)
         text, tools = self._answer(call)
@@ -111,7 +89,9 @@ class MockProvider(Provider):
             "choices": [
                 {"index": 0, "message": message, "finish_reason": "tool_calls" if tools else "stop"}
             ],
-            "usage": usage_dict(self._prompt_tokens(call), estimate_tokens(text)),
+            "usage": usage_dict(
+                count_prompt(call.messages, call.model), count_text(text, call.model)
+            ),
         }
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[Json]:
@@ -130,7 +110,9 @@ class MockProvider(Provider):
         yield chunk(cid, call.model, created, {}, "tool_calls" if tools else "stop")
         last = chunk(cid, call.model, created, {})
         last["choices"] = []
-        last["usage"] = usage_dict(self._prompt_tokens(call), estimate_tokens(text))
+        last["usage"] = usage_dict(
+            count_prompt(call.messages, call.model), count_text(text, call.model)
+        )
         yield last
 
     async def embed(self, call: ProviderCall) -> Json:
@@ -140,7 +122,7 @@ class MockProvider(Provider):
         tokens = 0
         for item in embedding_inputs(call.body):
             seed = item if isinstance(item, str) else " ".join(map(str, item))
-            tokens += estimate_tokens(item) if isinstance(item, str) else len(item)
+            tokens += count_text(item, call.model) if isinstance(item, str) else len(item)
             vectors.append(
                 encode_embedding(mock_vector(seed, size), call.body.get("encoding_format"))
             )

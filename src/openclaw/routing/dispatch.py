@@ -48,8 +48,9 @@ from openclaw.errors import (
 from openclaw.pipeline.exchange import Attempt, Exchange, Json
 from openclaw.providers.base import Provider, ProviderCall
 from openclaw.routing.breaker import Breakers
+from openclaw.routing.pricing import PriceBook
 from openclaw.routing.strategies import LatencyTracker, Orderer, deployment_key
-from openclaw.routing.tokens import estimate_prompt_tokens
+from openclaw.tokens import count_prompt, encoding_for, warm
 
 RETRY_AFTER_CAP = 10.0
 BACKOFF_BASE = 0.1
@@ -103,7 +104,9 @@ class Dispatcher:
         self.clock: Clock = clock or SystemClock()  # deadlines and attempt latencies
         self.breakers = breakers or Breakers(clock=self.clock)
         self.latency = latency or LatencyTracker()
-        self.orderer = Orderer(self.latency)
+        self.prices = PriceBook(models)
+        warm(d.model for spec in models.models.values() for d in spec.deployments)
+        self.orderer = Orderer(self.latency, self.prices.price)
         #: Checked in order before each attempt; one that raises skips the deployment
         #: (e.g. a provider over its own quota, :class:`openclaw.limits.stage.UpstreamQuota`).
         self.gates = list(gates)
@@ -112,9 +115,17 @@ class Dispatcher:
     def candidates(self, ex: Exchange) -> list[Candidate]:
         assert ex.alias is not None
         messages = ex.body.get("messages") or []
-        est = estimate_prompt_tokens(messages)
         wanted_out = ex.body.get("max_completion_tokens") or ex.body.get("max_tokens") or 0
-        need = est + (wanted_out if isinstance(wanted_out, int) else 0)
+        wanted_out = wanted_out if isinstance(wanted_out, int) else 0
+        counts: dict[str | None, int] = {}  # by encoding: aliases may use different tokenizers
+
+        def prompt_tokens(spec: ModelAlias) -> int:
+            model = spec.deployments[0].model if spec.deployments else None
+            enc = encoding_for(model)
+            if enc not in counts:
+                counts[enc] = count_prompt(messages, model)
+            return counts[enc]
+
         out: list[Candidate] = []
         seen: set[str] = set()
         too_small: list[tuple[str, int]] = []
@@ -129,7 +140,8 @@ class Dispatcher:
             for fb in spec.fallbacks:
                 if fb not in chain:
                     chain.append(fb)
-            if spec.context_window is not None and need > spec.context_window:
+            est = prompt_tokens(spec)
+            if spec.context_window is not None and est + wanted_out > spec.context_window:
                 too_small.append((alias, spec.context_window))
                 continue
             ordered = self.orderer.order(
@@ -151,6 +163,8 @@ class Dispatcher:
         if not out:
             if too_small:
                 windows = ", ".join(f"'{a}' takes {w}" for a, w in too_small)
+                est = prompt_tokens(self.models.models[ex.alias])
+                need = est + wanted_out
                 raise ContextLengthExceeded(
                     f"the prompt is about {est} tokens (estimated; {need} with the requested "
                     f"output) and no configured model fits it: {windows}",
@@ -191,16 +205,9 @@ class Dispatcher:
             ex.fallback_from = ex.alias
             ex.alias = c.alias
 
-    def cost(self, c: Candidate, prompt: int | None, completion: int | None) -> float:
-        d = c.deployment
-        return round(
-            (
-                (prompt or 0) * d.cost_per_million_input_tokens
-                + (completion or 0) * d.cost_per_million_output_tokens
-            )
-            / 1_000_000,
-            8,
-        )
+    def cost(self, c: Candidate, prompt: int | None, completion: int | None) -> float | None:
+        """USD for the call, or None when the deployment's price is unknown."""
+        return self.prices.price(c.deployment).cost(prompt, completion)
 
     def _call(
         self, ex: Exchange, c: Candidate, deadline: float, body: Json | None = None

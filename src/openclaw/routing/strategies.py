@@ -4,7 +4,7 @@ Every strategy returns all deployments, best first, so failover always has somew
 ``failover`` keeps the file order, ``round_robin`` rotates (one turn per request that reaches
 the alias, not per request that merely lists it as a fallback), ``weighted`` draws by weight,
 ``lowest_latency`` sorts by a decaying average of observed latency (time to first token for
-streams), ``lowest_cost`` by declared price for the estimated tokens, and ``canary`` picks a
+streams), ``lowest_cost`` by effective price (routing/pricing.py) for the estimated tokens, and ``canary`` picks a
 variant by percentage, sticky per service (a hash, so every gateway instance agrees).
 """
 
@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from openclaw.config.schema import Deployment
+from openclaw.routing.pricing import Price, config_price
 
 
 def deployment_key(d: Deployment) -> str:
@@ -37,8 +38,11 @@ class LatencyTracker:
 
 
 class Orderer:
-    def __init__(self, latency: LatencyTracker) -> None:
+    def __init__(
+        self, latency: LatencyTracker, price_of: Callable[[Deployment], Price] = config_price
+    ) -> None:
         self.latency = latency
+        self.price_of = price_of  # lowest_cost: the dispatcher's PriceBook
         self._rr: dict[str, int] = {}
 
     def order(
@@ -72,12 +76,10 @@ class Orderer:
 
             return sorted(deps, key=lat)
         if strategy == "lowest_cost":
+            # A deployment without a known price goes last: it may be the dearest.
             return sorted(
                 deps,
-                key=lambda d: (
-                    d.cost_per_million_input_tokens * est_prompt_tokens
-                    + d.cost_per_million_output_tokens * est_completion_tokens
-                ),
+                key=lambda d: self.price_of(d).per_call(est_prompt_tokens, est_completion_tokens),
             )
         if strategy == "canary":
             # Deployments without a percent share what the others leave (config checks the

@@ -1,7 +1,8 @@
 """The gateway token, and the Host/Origin checks that keep browsers out.
 
 The token lives in ``$OPENCLAW_HOME/gateway.token`` (mode 0600), created on first start
-unless ``OPENCLAW_GATEWAY_TOKEN`` is set. A page on a foreign site cannot use the gateway even
+unless ``OPENCLAW_GATEWAY_TOKEN`` is set or ``OPENCLAW_GATEWAY_TOKEN_FILE`` names a mounted
+secret. A page on a foreign site cannot use the gateway even
 though it runs on the same machine: a request whose ``Host`` is not a loopback name (DNS
 rebinding) or whose ``Origin`` is another site is refused before auth is even looked at.
 """
@@ -11,12 +12,15 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from openclaw.addresses import is_loopback_host
+from openclaw.errors import ConfigError
 
 TOKEN_FILE = "gateway.token"
+TOKEN_FILE_ENV = "OPENCLAW_GATEWAY_TOKEN_FILE"
 
 
 def token_path(home: Path) -> Path:
@@ -24,9 +28,27 @@ def token_path(home: Path) -> Path:
 
 
 def read_token(home: Path) -> str | None:
+    """``OPENCLAW_GATEWAY_TOKEN``, else the file ``OPENCLAW_GATEWAY_TOKEN_FILE`` names (a
+    mounted Docker or Kubernetes secret), else ``$OPENCLAW_HOME/gateway.token``.
+
+    A token file that is named but cannot be read is an error, not a reason to make a new
+    token that no client knows.
+    """
     env = os.environ.get("OPENCLAW_GATEWAY_TOKEN")
     if env:
         return env.strip()
+    named = os.environ.get(TOKEN_FILE_ENV)
+    if named:
+        try:
+            secret = Path(named).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"{TOKEN_FILE_ENV}={named}: cannot read it ({exc.strerror}); mount the secret "
+                f"there or unset {TOKEN_FILE_ENV}"
+            ) from None
+        if not secret:
+            raise ConfigError(f"{TOKEN_FILE_ENV}={named}: the file is empty")
+        return secret
     p = token_path(home)
     try:
         return p.read_text(encoding="utf-8").strip() or None
@@ -89,3 +111,27 @@ def origin_allowed(origin: str | None, extra: frozenset[str]) -> bool:
         return False
     parts = urlsplit(origin)
     return parts.scheme in ("http", "https") and is_loopback_host(parts.hostname or "")
+
+
+def bind_problem(host: str, auth: bool, allowed_hosts: Callable[[], list[str]]) -> str | None:
+    """Why the gateway may not listen on ``host``, or None.
+
+    Off loopback it needs its token, and ``security.allowed_hosts`` naming what clients
+    put in ``Host``: without them every request from elsewhere would be refused as DNS
+    rebinding anyway, so a bare ``--host 0.0.0.0`` is a mistake to report at start.
+    ``allowed_hosts`` is called only off loopback with auth on (it loads the config).
+    """
+    if is_loopback_host(host):
+        return None
+    if not auth:
+        return (
+            f"refusing to listen on {host} without authentication; "
+            "bind to 127.0.0.1 or turn auth back on"
+        )
+    if not allowed_hosts():
+        return (
+            f"refusing to listen on {host} without security.allowed_hosts: set it in "
+            "policies.yaml to the names clients use for this gateway (e.g. [openclaw, "
+            "openclaw.example.internal]); requests with any other Host header are refused"
+        )
+    return None

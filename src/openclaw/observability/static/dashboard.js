@@ -19,6 +19,7 @@
   }
 
   function usd(v) {
+    if (v === null || v === undefined) return "$?"; // a model with no known price
     if (!v) return "$0";
     if (v < 0.01) return "$" + v.toPrecision(2);
     return "$" + v.toFixed(2);
@@ -44,7 +45,8 @@
   function renderTiles(t) {
     $("t-requests").textContent = num(t.requests);
     $("t-errors").textContent = t.requests ? pct(t.errors / t.requests) : "–";
-    $("t-cost").textContent = usd(t.cost_usd);
+    $("t-cost").textContent =
+      usd(t.cost_usd) + (t.unpriced_requests ? " + " + num(t.unpriced_requests) + " unpriced" : "");
     $("t-tokens").textContent = num(t.tokens);
     $("t-pii").textContent = num(t.pii_reroutes);
   }
@@ -96,7 +98,7 @@
     C.hbars($(costId), {
       fmt: usd,
       label: "cost by " + what,
-      empty: "no spend yet (models without prices cost $0)",
+      empty: "no spend yet (requests to models without a known price are not counted)",
       rows: rows
         .filter(function (r) {
           return r.cost_usd > 0;
