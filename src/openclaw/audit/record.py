@@ -8,6 +8,9 @@ A record is one JSON object on one line. The gateway fills the request fields
 ``file_start``
     ``true`` on the first record of each file and absent elsewhere, so deleting the first
     line of the oldest file is as detectable as deleting any other line.
+``seq``
+    sequence number: one more than the record before it (1 for the first of a chain), so
+    the anchor (:mod:`.anchor`) can say how many records a cut tail took.
 ``prev``
     ``hash`` of the record before it (across rotated files); :data:`GENESIS` for the first
     record of a new chain.
@@ -17,8 +20,8 @@ A record is one JSON object on one line. The gateway fills the request fields
 
 Deleting, editing, inserting or reordering a line breaks either that line's ``hash`` or the
 next line's ``prev``. What a hash chain cannot show on its own is a cut at either end (the
-newest records, or whole rotated-away files); ``openclaw audit verify`` prints the head hash
-so it can be kept elsewhere as an anchor.
+newest records, or whole rotated-away files); the writer keeps the head in an anchor file
+for that (:mod:`.anchor`), and ``openclaw audit verify`` compares the two.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ FIELDS: tuple[str, ...] = (
     "attempts",
     "content",  # only when a policy asks for content
 )
-CHAIN_FIELDS: tuple[str, ...] = ("v", "file_start", "prev", "hash")
+CHAIN_FIELDS: tuple[str, ...] = ("v", "file_start", "seq", "prev", "hash")
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 

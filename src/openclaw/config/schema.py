@@ -216,8 +216,15 @@ class SecuritySettings(Strict):
 
 
 class AuditSettings(Strict):
-    max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
-    keep: int = Field(default=5, ge=1)
+    max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)  # rotate the live file past this
+    keep: int = Field(default=5, ge=1)  # rotated files kept (retention by count)
+    keep_days: float | None = Field(default=None, gt=0)  # instead: keep rotated files this long
+    anchor_key: SecretRef | None = None  # HMAC key for audit.log.anchor, e.g. "${AUDIT_KEY}"
+
+    @field_validator("anchor_key", mode="before")
+    @classmethod
+    def _key(cls, v: Any) -> SecretRef | None:
+        return _secret(v, "anchor_key")
 
 
 # Services, limits, cache and shared state (docs/limits.md; code in openclaw.limits,

@@ -93,9 +93,8 @@ class Gateway:
         )
         b = config.models.breaker
         self.dispatcher.breakers.configure(b.failures, b.cooldown_seconds)
-        a = config.policies.audit
-        self.audit = audit or AuditLog(
-            config.home / "audit.log", max_bytes=a.max_bytes, keep=a.keep
+        self.audit = audit or AuditLog.from_settings(
+            config.home / "audit.log", config.policies.audit
         )
         self.observers: list[Observer] = []  # metrics, dashboards, events: see every record
         self.audit_required = False  # set by an enforced audit policy

@@ -19,6 +19,7 @@ from openclaw.audit import AuditLog
 from openclaw.config import CONFIG_FILES, Config, load_config
 from openclaw.errors import OpenClawError
 from openclaw.pipeline.gateway import Gateway
+from openclaw.policies.pii.scrub import ErrorScrubber
 from openclaw.routing.breaker import Breakers
 from openclaw.routing.strategies import LatencyTracker
 
@@ -51,8 +52,9 @@ class AppState:
     @classmethod
     def build(cls, home: Path, token: str, **kw: Any) -> AppState:
         config = load_config(home)
-        a = config.policies.audit
-        audit = AuditLog(home / "audit.log", max_bytes=a.max_bytes, keep=a.keep)
+        # Upstream error text may quote PII; the writer redacts it (audit cannot import policies).
+        scrub = ErrorScrubber(config.policies.pii.language)
+        audit = AuditLog.from_settings(home / "audit.log", config.policies.audit, scrub=scrub)
         gw = Gateway(config, audit=audit, breakers=Breakers(), latency=LatencyTracker())
         st = cls(home=home, token=token, gateway=gw, **kw)
         st._mtimes = st._stat()
