@@ -30,13 +30,11 @@ def open_private(path: Path, flags: int) -> int:
     return fd
 
 
-def write_private(path: Path, data: bytes, *, durable: bool = True) -> None:
-    """Replace ``path`` with ``data`` atomically (temp file, rename), mode 0600.
+def write_private(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically (temp file, fsync, rename), mode 0600.
 
     A reader sees the old contents or the new, never half of either, and a crash leaves
-    at most a stray ``.<name>.<pid>.tmp`` next to it. ``durable`` also fsyncs the data
-    before the rename (so a power cut cannot leave an empty file); without it the write
-    costs a few microseconds instead of a disk flush.
+    at most a stray ``.<name>.<pid>.tmp`` next to it.
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = open_private(tmp, os.O_WRONLY | os.O_TRUNC)
@@ -44,8 +42,7 @@ def write_private(path: Path, data: bytes, *, durable: bool = True) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        if durable:
-            os.fsync(fd)
+        os.fsync(fd)
     finally:
         os.close(fd)
     try:

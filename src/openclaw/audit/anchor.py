@@ -2,9 +2,9 @@
 
 A hash chain shows an edit, an insertion or a deletion anywhere but at the newest end; it
 cannot show that the newest records were cut off, or that the whole file was replaced by a
-fresh, valid chain. So after each record the writer also replaces ``audit.anchor``
-(atomically, mode 0600) with the newest record's sequence number (``seq``), ``hash`` and
-``ts``. ``openclaw audit verify`` compares the log with it:
+fresh, valid chain. So after each record the writer also updates ``audit.anchor`` (mode
+0600) with the newest record's sequence number (``seq``), ``hash`` and ``ts``.
+``openclaw audit verify`` compares the log with it:
 
 - the log ends before the anchor's ``seq``: that many records are missing from the end;
 - the record with the anchor's ``seq`` has another hash: the log was replaced or rewritten.
@@ -14,12 +14,22 @@ with ``audit.anchor_key: "${OPENCLAW_AUDIT_ANCHOR_KEY}"`` in ``policies.yaml`` t
 carries an HMAC-SHA256 of its fields under that key, which lives in the environment (or
 ``gateway.env``), not in the audit directory. ``verify`` then refuses an anchor whose HMAC
 does not match, or that has none.
+
+How it is written. The file is one JSON object padded with spaces to :data:`SLOT` bytes,
+and every update rewrites the whole slot in place with one ``pwrite`` at offset 0
+(:class:`AnchorFile`): the same length every time and well inside one page, so a reader sees
+the old slot or the new one, and a crash leaves one of the two. The file is never replaced,
+so every writer process keeps writing to the one inode. Replacing it by rename after every
+record (the textbook atomic write) was measured at about 1.5 ms per record here, because
+ext4 flushes a file's data before a rename over an existing one; the ``pwrite`` costs
+microseconds. The writer fsyncs the anchor when it closes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,11 +37,13 @@ from typing import Any
 import orjson
 
 from openclaw.audit.record import is_hash
-from openclaw.private import write_private
+from openclaw.private import open_private
 
-__all__ = ["Anchor", "AnchorError", "anchor_path", "read_anchor", "write_anchor"]
+__all__ = ["Anchor", "AnchorError", "AnchorFile", "anchor_path", "read_anchor"]
 
 ANCHOR_VERSION = 1
+#: Bytes of every anchor write: the JSON (about 200 bytes with an HMAC), spaces, a newline.
+SLOT = 512
 
 
 class AnchorError(ValueError):
@@ -58,14 +70,42 @@ def _mac(key: bytes, fields: dict[str, Any]) -> str:
     return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-def write_anchor(
-    path: Path, anchor: Anchor, key: bytes | None = None, *, durable: bool = True
-) -> None:
-    """Replace the anchor atomically (mode 0600); see :func:`openclaw.private.write_private`."""
+def _slot(anchor: Anchor, key: bytes | None) -> bytes:
     data = anchor.fields()
     if key:
         data["hmac"] = _mac(key, data)
-    write_private(path, orjson.dumps(data, option=orjson.OPT_SORT_KEYS) + b"\n", durable=durable)
+    body = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    if len(body) >= SLOT:
+        raise ValueError(f"anchor of {len(body)} bytes does not fit its {SLOT}-byte slot")
+    return body.ljust(SLOT - 1) + b"\n"
+
+
+class AnchorFile:
+    """The writer's handle on the anchor: :meth:`update` after each record, one ``pwrite``.
+
+    The caller holds the audit log's file lock, so writers in several processes take turns
+    on the same file.
+    """
+
+    def __init__(self, path: Path, key: bytes | None) -> None:
+        self.path = path
+        self.key = key
+        self._fd: int | None = None
+
+    def update(self, anchor: Anchor) -> None:
+        data = _slot(anchor, self.key)
+        if self._fd is None:
+            self._fd = open_private(self.path, os.O_WRONLY)
+        if os.pwrite(self._fd, data, 0) != len(data):
+            raise OSError(28, "short write to the audit anchor")
+
+    def close(self) -> None:
+        if self._fd is not None:
+            try:
+                os.fsync(self._fd)
+            finally:
+                os.close(self._fd)
+                self._fd = None
 
 
 def read_anchor(path: Path, key: bytes | None = None) -> Anchor | None:
@@ -79,6 +119,8 @@ def read_anchor(path: Path, key: bytes | None = None) -> Anchor | None:
         return None
     except OSError as exc:
         raise AnchorError(f"{path}: cannot read the anchor ({exc.strerror})") from None
+    if not raw.strip():
+        raise AnchorError(f"{path}: the anchor is empty (truncated?)")
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:

@@ -14,7 +14,7 @@ it re-reads the tail and continues the chain from the file's last record. The da
 stand-alone ``openclaw skill run`` can therefore share a log without forking the chain.
 
 Every record gets a sequence number ``seq`` (one more than the record before it), and after
-each write the anchor file (:mod:`.anchor`) is replaced with the new head, so
+each write the anchor file (:mod:`.anchor`) is updated with the new head, so
 ``audit verify`` can tell a cut tail or a replaced file from a whole log.
 
 Before a record is written, ``service``, ``task`` and ``channel`` (which come from request
@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from openclaw.audit.anchor import Anchor, anchor_path, write_anchor
+from openclaw.audit.anchor import Anchor, AnchorFile, anchor_path
 from openclaw.audit.lock import FileLock, lock_path
 from openclaw.audit.reader import reverse_lines
 from openclaw.audit.record import GENESIS, SCHEMA_VERSION, canonical, now_ts, rotated_path
@@ -94,7 +94,7 @@ class AuditLog:
         self.scrub = scrub
         self.anchor_path = anchor_path(path)
         self.last_error: str | None = None
-        self._anchor_key = anchor_key
+        self._anchor = AnchorFile(self.anchor_path, anchor_key)
         self._lock = threading.Lock()
         self._file_lock = FileLock(lock_path(path))
         self._fd: int | None = None
@@ -209,7 +209,7 @@ class AuditLog:
                     self._prev = digest
                     self._seq += 1
                     self.last_error = None
-                    self._anchor(body["ts"], durable=False)
+                    self._update_anchor(body["ts"])
             except OSError as exc:
                 self.last_error = f"{exc.strerror or exc}"
                 # Reopening re-reads the tail, so a partly written line is stepped over.
@@ -250,13 +250,13 @@ class AuditLog:
         digest = hashlib.sha256(canon).hexdigest()
         return b'%s,"hash":"%s"}\n' % (canon[:-1], digest.encode()), digest
 
-    def _anchor(self, ts: Any, *, durable: bool) -> None:
-        if self._prev is None or self._prev == GENESIS or self._seq < 1:
+    def _update_anchor(self, ts: Any) -> None:
+        if self._prev is None or self._seq < 1:
             return
+        when = ts if isinstance(ts, str) and len(ts) <= 40 else now_ts()
         try:
-            anchor = Anchor(self._seq, self._prev, str(ts))
-            write_anchor(self.anchor_path, anchor, self._anchor_key, durable=durable)
-        except OSError as exc:  # the record stands; verify will report the stale anchor
+            self._anchor.update(Anchor(self._seq, self._prev, when))
+        except (OSError, ValueError) as exc:  # the record stands; verify reports a stale anchor
             log.warning("audit anchor %s not updated (%s)", self.anchor_path, exc)
 
     def _rotate(self) -> None:
@@ -292,8 +292,10 @@ class AuditLog:
 
     def close(self) -> None:
         with self._lock:
-            if self._fd is not None and self._seq:
-                self._anchor(now_ts(), durable=True)
+            try:
+                self._anchor.close()
+            except OSError as exc:
+                log.warning("audit anchor %s not synced (%s)", self.anchor_path, exc)
             self._close_fd()
             self._file_lock.close()
 
