@@ -16,7 +16,7 @@ from harness import serve_gateway
 from openclaw.audit import AuditLog
 from openclaw.audit.log import MAX_LABEL
 from openclaw.audit.verify import verify
-from openclaw.policies.pii.scrub import ErrorScrubber
+from openclaw.policies.scrub import ErrorScrubber
 
 MakeRecord = Callable[..., dict[str, Any]]
 

@@ -25,6 +25,7 @@ from openclaw.config import Config
 from openclaw.errors import OpenClawError, ServiceUnavailable, UpstreamError
 from openclaw.pipeline.exchange import Exchange, Json
 from openclaw.pipeline.record import build_record
+from openclaw.policies.scrub import ErrorScrubber
 from openclaw.providers.base import Provider
 from openclaw.providers.registry import build_providers
 from openclaw.routing.breaker import Breakers
@@ -94,7 +95,9 @@ class Gateway:
         b = config.models.breaker
         self.dispatcher.breakers.configure(b.failures, b.cooldown_seconds)
         self.audit = audit or AuditLog.from_settings(
-            config.home / "audit.log", config.policies.audit
+            config.home / "audit.log",
+            config.policies.audit,
+            scrub=ErrorScrubber(config.policies.pii.language),
         )
         self.observers: list[Observer] = []  # metrics, dashboards, events: see every record
         self.audit_required = False  # set by an enforced audit policy

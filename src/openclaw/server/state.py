@@ -19,7 +19,7 @@ from openclaw.audit import AuditLog
 from openclaw.config import CONFIG_FILES, Config, load_config
 from openclaw.errors import OpenClawError
 from openclaw.pipeline.gateway import Gateway
-from openclaw.policies.pii.scrub import ErrorScrubber
+from openclaw.policies.scrub import ErrorScrubber
 from openclaw.routing.breaker import Breakers
 from openclaw.routing.strategies import LatencyTracker
 
