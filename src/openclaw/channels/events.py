@@ -93,6 +93,12 @@ class Event:
             return f"Config reload failed; the previous config keeps serving: {d.get('error')}"
         if self.kind == "audit_write_failed":
             return f"Audit log write failed: {d.get('error')}"
+        if self.kind == "refusal_spike":
+            return (
+                f"Refusal spike: {d.get('count')} request(s) refused in "
+                f"{d.get('window_seconds', 0):g}s ({d.get('reason')}, from {d.get('source')}); "
+                "the audit log has them summarised."
+            )
         if self.kind in ("rate_limited", "budget_exceeded"):
             what = "Rate limit" if self.kind == "rate_limited" else "Budget"
             facts = ", ".join(f"{k}={v}" for k, v in sorted(d.items()))
@@ -292,6 +298,25 @@ def set_bus(bus: EventBus | None) -> None:
 
 def current_bus() -> EventBus | None:
     return _current
+
+
+def emit_refusal_spike(
+    *, reason: str, source: str, count: int, window_seconds: float
+) -> Event | None:
+    """Tell ``notify`` channels that ``count`` refusals of one kind came in one window.
+
+    ``reason`` is the refusal's error code (``invalid_api_key``, ``forbidden``,
+    ``slack_not_allowed`` ...), ``source`` who or where they came from (a client address, a
+    Slack user and conversation). At most one event per (reason, source) per
+    :data:`THROTTLE_SECONDS`, the next saying how many were suppressed.
+    """
+    data = {
+        "reason": reason,
+        "source": source,
+        "count": count,
+        "window_seconds": window_seconds,
+    }
+    return emit("refusal_spike", data, key=f"{reason}|{source}")
 
 
 def emit(kind: str, data: dict[str, Any] | None = None, *, key: str | None = None) -> Event | None:

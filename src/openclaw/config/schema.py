@@ -389,6 +389,7 @@ EVENT_KINDS = (
     "audit_write_failed",
     "rate_limited",
     "budget_exceeded",
+    "refusal_spike",
 )
 
 
@@ -419,7 +420,11 @@ class SlackChannel(Strict):
     app_token: SecretRef | None = SecretRef("${SLACK_APP_TOKEN}")
     signing_secret: SecretRef | None = SecretRef("${SLACK_SIGNING_SECRET}")
     allow_users: list[str] = Field(default_factory=list)
-    allow_channels: list[str] = Field(default_factory=list)
+    allow_channels: list[str] = Field(default_factory=list)  # DMs too: list a DM's D... ID
+    # Who may run skills (/openclaw skill): these users, or anyone in these conversations
+    # (both within allow_users/allow_channels). Both empty: nobody.
+    skill_users: list[str] = Field(default_factory=list)
+    skill_channels: list[str] = Field(default_factory=list)
     default_task: str | None = None
     default_model: str | None = None
     notify: bool = False
