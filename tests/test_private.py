@@ -73,3 +73,20 @@ def test_the_daemon_logging_setup_uses_the_private_handler(
         for h in list(root.handlers):
             root.removeHandler(h)
             h.close()
+
+
+def test_doctor_fix_makes_the_daemon_files_private(openclaw_home: Path, loose_umask: None) -> None:
+    from click.testing import CliRunner
+
+    from openclaw.cli import main
+
+    logs = openclaw_home / "logs"
+    logs.mkdir()
+    exposed = [logs / "gateway.log", logs / "gateway.log.1", openclaw_home / "audit.anchor"]
+    for p in exposed:
+        p.write_text("x\n")
+        p.chmod(0o644)
+    before = CliRunner().invoke(main, ["doctor"])
+    assert all(f"{p} has mode 0644" in before.output for p in exposed)
+    CliRunner().invoke(main, ["doctor", "--fix"])
+    assert [mode(p) for p in exposed] == [0o600, 0o600, 0o600]

@@ -65,6 +65,13 @@ class Anchor:
         return {"v": ANCHOR_VERSION, "seq": self.seq, "head": self.head, "ts": self.ts}
 
 
+def _write_at_start(fd: int, data: bytes) -> int:
+    if hasattr(os, "pwrite"):
+        return os.pwrite(fd, data, 0)
+    os.lseek(fd, 0, os.SEEK_SET)  # Windows has no pwrite; the caller holds the file lock
+    return os.write(fd, data)
+
+
 def _mac(key: bytes, fields: dict[str, Any]) -> str:
     body = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
     return hmac.new(key, body, hashlib.sha256).hexdigest()
@@ -96,7 +103,7 @@ class AnchorFile:
         data = _slot(anchor, self.key)
         if self._fd is None:
             self._fd = open_private(self.path, os.O_WRONLY)
-        if os.pwrite(self._fd, data, 0) != len(data):
+        if _write_at_start(self._fd, data) != len(data):
             raise OSError(28, "short write to the audit anchor")
 
     def close(self) -> None:
