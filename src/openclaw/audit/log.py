@@ -190,7 +190,7 @@ class AuditLog:
 
     # -- the hot path ------------------------------------------------------------------
     def write(self, record: dict[str, Any]) -> None:
-        """Append ``record`` (not modified) with ``v``, ``prev`` and ``hash`` added."""
+        """Append ``record`` (not modified) with ``v``, ``seq``, ``prev`` and ``hash`` added."""
         body = self._clean(record)
         with self._lock:
             try:
