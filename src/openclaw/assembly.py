@@ -32,6 +32,7 @@ from openclaw.pipeline.gateway import Gateway
 from openclaw.pipeline.stage import EventRelay, Stage, Tracer
 from openclaw.policies.engine import PolicyStage, Rule, RuleContext, rules_in
 from openclaw.policies.rules import BUILTIN_RULES, PiiEngines
+from openclaw.policies.scrub import ErrorScrubber
 from openclaw.providers.base import Provider
 from openclaw.providers.registry import ProviderRegistry
 from openclaw.routing.breaker import Breakers
@@ -151,8 +152,14 @@ def plugin_modules(modules: Sequence[str]) -> list[ModuleType]:
 
 
 def audit_log_for(config: Config) -> AuditLog:
-    a = config.policies.audit
-    return AuditLog(config.home / "audit.log", max_bytes=a.max_bytes, keep=a.keep)
+    """The audit writer for ``config``: rotation, retention and the anchor from ``audit:``;
+    upstream error text quoted in a record is PII-redacted first (the audit package cannot
+    import the policies that know how)."""
+    return AuditLog.from_settings(
+        config.home / "audit.log",
+        config.policies.audit,
+        scrub=ErrorScrubber(config.policies.pii.language),
+    )
 
 
 def assemble(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import logging.handlers
 import os
 import signal
 import sys
@@ -25,8 +24,10 @@ from aiohttp import web
 
 from openclaw.channels import manager as channels
 from openclaw.config import log_path, pid_path
+from openclaw.config.envfile import load_env_file
 from openclaw.errors import ConfigError
 from openclaw.observability import routes as observability
+from openclaw.private import PrivateRotatingFileHandler, write_private
 from openclaw.providers.registry import load_checked_config
 from openclaw.server.app import RouteInstaller, create_app
 from openclaw.server.auth import bind_problem, ensure_token
@@ -50,7 +51,8 @@ def setup_logging(home: Path, level: str = "INFO") -> None:
     path = log_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    file_handler = logging.handlers.RotatingFileHandler(path, maxBytes=10_000_000, backupCount=3)
+    # Private from creation on, and after each rotation (the rotated files keep that mode).
+    file_handler = PrivateRotatingFileHandler(path, maxBytes=10_000_000, backupCount=3)
     file_handler.setFormatter(fmt)
     handlers: list[logging.Handler] = [file_handler]
     # In a terminal, also show the log there. Under a service manager or `gateway start`,
@@ -103,7 +105,7 @@ async def serve(
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()
     pidfile = pid_path(home)
-    pidfile.write_text(f"{os.getpid()}\n")
+    write_private(pidfile, f"{os.getpid()}\n".encode())
     log.info("OpenClaw gateway listening on http://%s:%d (home %s)", host, port, home)
     for note in _startup_notes(state):
         log.warning(note)
@@ -158,52 +160,6 @@ def _startup_notes(state: AppState) -> list[str]:
             if s.get("pii_mode") == "pattern-only":
                 notes.append(s.get("pii_note", "PII detection is pattern-only"))
     return notes
-
-
-ENV_FILE = "gateway.env"
-
-
-def load_env_file(home: Path) -> list[str]:
-    """Set variables from ``$OPENCLAW_HOME/gateway.env`` that the environment does not set.
-
-    Provider keys for a daemon that a service manager starts: systemd reads the file itself
-    (``EnvironmentFile``), but launchd, Task Scheduler and the background process cannot, so
-    the daemon reads it too, the same way everywhere. ``KEY=VALUE`` lines, optional
-    ``export``, quotes stripped, ``#`` comments. Returns the names set (never the values).
-    """
-    path = home / ENV_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-        mode = path.stat().st_mode & 0o777
-    except OSError:
-        return []
-    if os.name == "posix" and mode & 0o077:
-        log.warning(
-            "%s is readable by other users (mode %o); it holds keys: chmod 600 %s",
-            path,
-            mode,
-            path,
-        )
-    names = []
-    for n, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        line = line.removeprefix("export ").strip()
-        key, eq, value = line.partition("=")
-        key = key.strip()
-        if not eq or not key.replace("_", "").isalnum() or key[0].isdigit():
-            log.warning("%s:%d: not KEY=VALUE; line ignored", path, n)
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        if key not in os.environ:
-            os.environ[key] = value
-            names.append(key)
-    if names:
-        log.info("read %s from %s", ", ".join(names), path)
-    return names
 
 
 def run(home: Path, host: str, port: int, *, auth: bool = True, log_level: str = "INFO") -> None:

@@ -212,9 +212,18 @@ def mention(
     }
 
 
+_TRIGGERS = itertools.count(1)
+
+
 def slash(
-    text: str, response_url: str, *, user: str = "U_ALICE", channel: str = "C_TEAM"
+    text: str,
+    response_url: str,
+    *,
+    user: str = "U_ALICE",
+    channel: str = "C_TEAM",
+    trigger_id: str | None = None,
 ) -> dict[str, Any]:
+    """A slash command payload; like Slack, a fresh ``trigger_id`` for every invocation."""
     return {
         "token": "legacy-verification-token",
         "team_id": TEAM,
@@ -227,7 +236,7 @@ def slash(
         "text": text,
         "api_app_id": "A0001",
         "response_url": response_url,
-        "trigger_id": "1.2.3",
+        "trigger_id": trigger_id or f"1337.{next(_TRIGGERS)}.abcdef",
     }
 
 

@@ -91,13 +91,17 @@ async def test_user_or_channel_outside_the_allowlist_is_ignored(
 
         assert len(fake_slack.posts) == 1
         assert "who may talk to you?" in sections(fake_slack.posts[0])
-        assert len([r for r in gw.audit() if r.get("channel") == NAME]) == 1
+        records = [r for r in gw.audit() if r.get("channel") == NAME]
+        assert len([r for r in records if "refused_at" not in r]) == 1
+        refused = [(r["channel_user"], r["channel_conversation"]) for r in records[:2]]
+        assert refused == [("U_MALLORY", "C_TEAM"), ("U_ALICE", "C_OTHER")]
 
 
 async def test_a_dm_is_answered_once_even_when_slack_redelivers_it(
     openclaw_home: Path, fake_slack: FakeSlack, slack_env: None
 ) -> None:
-    channels = slack_yaml(fake_slack, allow_users=["U_ALICE"], allow_channels=["C_TEAM"])
+    # DMs obey allow_channels like any conversation: this one is listed.
+    channels = slack_yaml(fake_slack, allow_users=["U_ALICE"], allow_channels=["C_TEAM", "D_ALICE"])
     async with gateway(openclaw_home, channels) as gw:
         await running(gw, NAME)
         dm = mention("what changed today?", channel="D_ALICE", ts="1700000009.000100")
@@ -162,7 +166,7 @@ async def test_slash_skill_runs_a_skill_and_answers_with_its_outputs_as_a_draft(
         "openclaw.skills.scaffold", reason="the skills package is not part of this build"
     )
     scaffold.create_skill("word-stats", openclaw_home / "skills")
-    async with gateway(openclaw_home, slack_yaml(fake_slack)) as gw:
+    async with gateway(openclaw_home, slack_yaml(fake_slack, skill_users=["U_ALICE"])) as gw:
         await running(gw, NAME)
         cmd = slash('skill word-stats "text=alpha beta gamma"', fake_slack.response_url())
         await fake_slack.send_envelope(envelope("slash_commands", cmd, "env-k"))
@@ -202,7 +206,8 @@ async def test_slash_command_from_outside_the_allowlist_is_refused(
         await fake_slack.send_envelope(envelope("slash_commands", cmd, "env-x"))
         ack = await fake_slack.wait_ack("env-x")
         assert ack["payload"]["text"] == "You are not allowed to use OpenClaw from here."
-        assert gw.audit() == []
+        (rec,) = gw.audit()  # refused, and audited as such
+        assert rec["status"] == 403 and rec["error"]["code"] == "slack_not_allowed"
 
 
 async def test_a_failed_answer_is_one_plain_sentence_in_the_thread(

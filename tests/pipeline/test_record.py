@@ -29,6 +29,8 @@ def busy_exchange() -> Exchange:
         client_gone="write_timeout",
         refusals_summarised=3,
         since=1700000000.0,
+        channel_user="U1",
+        channel_conversation="C1",
         pii_entities=[{"policy": "p", "type": "PERSON", "masked": "J***", "digest": "ab"}],
         unscannable_allowed=[{"policy": "p", "part": "messages[0].content[1]", "kind": "image"}],
         budget={

@@ -211,7 +211,7 @@ def test_the_daemon_log_reaches_stderr_in_a_container(
     # stderr is not a terminal under pytest, as in a container: OPENCLAW_LOG_STDERR decides.
     code = (
         "import logging, pathlib, sys\n"
-        "from openclaw.server.daemon import setup_logging\n"
+        "from openclaw.daemon import setup_logging\n"
         "setup_logging(pathlib.Path(sys.argv[1]))\n"
         "logging.getLogger('openclaw.test').warning('to the container log')\n"
     )

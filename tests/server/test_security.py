@@ -11,9 +11,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from openclaw.server.daemon import serve
 
 from harness import MOCK_MODELS, Served, serve_gateway
+from openclaw.daemon import serve
 from openclaw.errors import ConfigError
 from openclaw.server.auth import (
     TOKEN_FILE_ENV,

@@ -8,6 +8,9 @@ A record is one JSON object on one line. The gateway fills the request fields
 ``file_start``
     ``true`` on the first record of each file and absent elsewhere, so deleting the first
     line of the oldest file is as detectable as deleting any other line.
+``seq``
+    sequence number: one more than the record before it (1 for the first of a chain), so
+    the anchor (:mod:`.anchor`) can say how many records a cut tail took.
 ``prev``
     ``hash`` of the record before it (across rotated files); :data:`GENESIS` for the first
     record of a new chain.
@@ -17,8 +20,8 @@ A record is one JSON object on one line. The gateway fills the request fields
 
 Deleting, editing, inserting or reordering a line breaks either that line's ``hash`` or the
 next line's ``prev``. What a hash chain cannot show on its own is a cut at either end (the
-newest records, or whole rotated-away files); ``openclaw audit verify`` prints the head hash
-so it can be kept elsewhere as an anchor.
+newest records, or whole rotated-away files); the writer keeps the head in an anchor file
+for that (:mod:`.anchor`), and ``openclaw audit verify`` compares the two.
 
 :class:`AuditRecord` is the one typed model of a record. The pipeline builds it
 (:func:`openclaw.pipeline.record.build_record`) and the writer stores
@@ -76,7 +79,7 @@ FIELDS: tuple[str, ...] = (
     "attempts",
     "content",  # only when a policy asks for content
 )
-CHAIN_FIELDS: tuple[str, ...] = ("v", "file_start", "prev", "hash")
+CHAIN_FIELDS: tuple[str, ...] = ("v", "file_start", "seq", "prev", "hash")
 
 
 # --------------------------------------------------------------------------- nested facts
@@ -231,6 +234,9 @@ class AuditRecord:
     client_gone: str | None = _if_set()  # why a client was let go (write_timeout)
     refusals_summarised: int | None = _if_set()  # a summary: door refusals it stands for
     since: float | None = _if_set()  # a summary: when its first refusal came (epoch s)
+    channel_user: str | None = _if_set()  # a channel refusal: who (a Slack user id)
+    channel_conversation: str | None = _if_set()  # a channel refusal: where
+    refusals: dict[str, Any] | None = _if_set()  # a channel summary: count, total, first, last
     limit: str | None = _if_set()  # the limit that refused the request (X-OpenClaw-Limit)
     budget: BudgetFacts | None = _if_set()
     queued_ms: float | None = _if_set()  # time spent waiting for a rate limit
@@ -248,6 +254,7 @@ class AuditRecord:
     # the hash chain (see the module docstring)
     v: int | None = _chain()
     file_start: bool | None = _chain()
+    seq: int | None = _chain()  # 1, 2, 3 ... across rotations; the anchor keeps the last
     prev: str | None = _chain()
     hash: str | None = _chain()
 

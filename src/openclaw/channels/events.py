@@ -93,6 +93,12 @@ class Event:
             return f"Config reload failed; the previous config keeps serving: {d.get('error')}"
         if self.kind == "audit_write_failed":
             return f"Audit log write failed: {d.get('error')}"
+        if self.kind == "refusal_spike":
+            return (
+                f"Refusal spike: {d.get('count')} request(s) refused in "
+                f"{d.get('window_seconds', 0):g}s ({d.get('reason')}, from {d.get('source')}); "
+                "the audit log has them summarised."
+            )
         if self.kind in ("rate_limited", "budget_exceeded"):
             what = "Rate limit" if self.kind == "rate_limited" else "Budget"
             facts = ", ".join(f"{k}={v}" for k, v in sorted(d.items()))

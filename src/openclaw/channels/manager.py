@@ -2,7 +2,7 @@
 
 :func:`install` is one of the daemon's ROUTES (``openclaw.daemon``).
 For each app it adds ``POST /slack/events`` (Slack's HTTP mode; public, so the Slack
-signature is checked here), ``GET /v1/openclaw/channels`` (what ``openclaw channels status``
+signature is checked here, after reading at most :data:`SLACK_MAX_BODY` bytes), ``GET /v1/openclaw/channels`` (what ``openclaw channels status``
 shows) and the app's startup/cleanup signals: the daemon starts every channel from
 ``channels.yaml`` with the server and stops them after in-flight requests have drained.
 
@@ -27,7 +27,7 @@ from openclaw.channels.redact import protect
 from openclaw.channels.terminal import TerminalChannel
 from openclaw.channels.watch import GatewayWatch
 from openclaw.channels.webhook import WebhookSender
-from openclaw.errors import AuthenticationError, NotFound
+from openclaw.errors import AuthenticationError, NotFound, PayloadTooLarge
 
 if TYPE_CHECKING:
     from openclaw.channels.base import ChannelConfig
@@ -162,6 +162,27 @@ class ChannelManager:
 CHANNELS: web.AppKey[ChannelManager] = web.AppKey("openclaw_channels", ChannelManager)
 
 
+#: Most bytes of a Slack request read before its signature is checked. Slack's own events
+#: and commands are a few KB; the route is public, so an unsigned request may not make the
+#: daemon buffer more than this.
+SLACK_MAX_BODY = 64 * 1024
+
+
+async def read_capped(request: web.Request, limit: int) -> bytes:
+    """The request body, or :class:`PayloadTooLarge` once it passes ``limit`` bytes."""
+    too_big = PayloadTooLarge(
+        f"a Slack request body is at most {limit} bytes", code="request_too_large"
+    )
+    if request.content_length is not None and request.content_length > limit:
+        raise too_big
+    body = bytearray()
+    while chunk := await request.content.read(limit + 1 - len(body)):
+        body += chunk
+        if len(body) > limit:
+            raise too_big
+    return bytes(body)
+
+
 async def slack_events(request: web.Request) -> web.StreamResponse:
     from slack_bolt.adapter.aiohttp import to_aiohttp_response
 
@@ -171,7 +192,7 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
             "no Slack channel in mode 'http' is running on this gateway (see channels.yaml)",
             code="not_found",
         )
-    body = await request.read()
+    body = await read_capped(request, SLACK_MAX_BODY)
     for bot in bots:
         if bot.verifies(body, request.headers):
             resp = await bot.dispatch(body, request.query_string, request.headers)

@@ -7,8 +7,10 @@ receives Events API requests at ``POST /slack/events`` on the daemon
 token, so the request's Slack signature is checked against ``signing_secret`` before bolt
 (which checks it again) ever sees it.
 
-A mention or DM: (1) is dropped unless the user is in ``allow_users`` and the channel in
-``allow_channels`` (an empty list allows all; DMs are governed by ``allow_users`` alone);
+A mention or DM: (1) is refused unless the user is in ``allow_users`` and the conversation
+in ``allow_channels`` (an empty list allows all; a DM is a conversation like any other, so
+with ``allow_channels`` set, a DM is answered only if its ``D...`` ID is listed), and every
+refusal is audited once and summarised (:mod:`openclaw.channels.refusals`);
 (2) goes through the full gateway pipeline (policies, routing, audit) with service
 ``slack:<name>`` and channel ``<name>``, a leading ``task:<name>`` choosing the task;
 (3) is answered in its thread, marked as a draft (:mod:`openclaw.channels.slack_format`).
@@ -41,6 +43,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from openclaw.channels.base import Channel
 from openclaw.channels.events import DeliveryError, Event
 from openclaw.channels.redact import protect, redact, register_secret
+from openclaw.channels.refusals import ChannelRefusals
 from openclaw.channels.slack_format import error_sentence, escape, parse_text, reply_blocks
 from openclaw.errors import OpenClawError
 
@@ -89,6 +92,7 @@ class SlackBot(Channel):
         self._task: asyncio.Task[None] | None = None
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._facts: OrderedDict[str, dict[str, Any]] = OrderedDict()  # request id -> routing
+        self.refusals = ChannelRefusals(self)
         # slack_sdk and bolt log here (and bolt's own loggers copy its filter).
         self.slack_log = logging.getLogger(f"openclaw.channels.slack.{self.name}")
 
@@ -206,6 +210,7 @@ class SlackBot(Channel):
                 await self.handler.close_async()  # type: ignore[no-untyped-call]
             self.handler = None
         self._drop_capture()
+        self.refusals.close()
         await super().stop()
 
     # -- bolt wiring -----------------------------------------------------------------
@@ -251,17 +256,26 @@ class SlackBot(Channel):
         return await self.app.async_dispatch(req)
 
     # -- handling a message --------------------------------------------------------------
-    def allowed(self, user: str | None, channel: str | None, *, dm: bool) -> bool:
+    def allowed(self, user: str | None, channel: str | None) -> bool:
+        """Within ``allow_users`` and ``allow_channels`` (a DM's ``D...`` ID included)."""
         cfg = self.config
         if cfg.allow_users and user not in cfg.allow_users:
             return False
-        return dm or not cfg.allow_channels or channel in cfg.allow_channels
+        return not cfg.allow_channels or channel in cfg.allow_channels
+
+    def may_run_skills(self, user: str | None, channel: str | None) -> bool:
+        """Skills need an explicit grant: ``skill_users`` or ``skill_channels``."""
+        cfg = self.config
+        return self.allowed(user, channel) and (
+            (user is not None and user in cfg.skill_users)
+            or (channel is not None and channel in cfg.skill_channels)
+        )
 
     def parse(self, text: str) -> tuple[str | None, str]:
         return parse_text(text, self.bot_user_id)
 
-    def _first_time(self, event_id: str | None) -> bool:
-        """Slack redelivers on timeouts and reconnects; answer each event once."""
+    def first_time(self, event_id: str | None) -> bool:
+        """Slack redelivers on timeouts and reconnects; answer each event (or command) once."""
         if not event_id:
             return True
         if event_id in self._seen:
@@ -272,13 +286,18 @@ class SlackBot(Channel):
         return True
 
     async def on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        if not self._first_time(body.get("event_id")):
+        if not self.first_time(body.get("event_id")):
             return
         user, channel = event.get("user"), event.get("channel")
-        dm = event.get("channel_type") == "im"
-        if not self.allowed(user, channel, dm=dm):
+        if not self.allowed(user, channel):
             self.log.info(
                 "ignored a message from user %s in %s (not in the allowlists)", user, channel
+            )
+            self.refusals.refuse(
+                "slack_not_allowed",
+                "the Slack user or conversation is not in allow_users / allow_channels",
+                user=user,
+                where=channel,
             )
             return
         self.touch()

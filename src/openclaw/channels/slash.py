@@ -5,7 +5,14 @@ answer in the ack itself; ``ask`` and ``skill`` acknowledge at once and post the
 through the command's ``response_url`` when the gateway is done. Answers are ephemeral (only
 the person who asked sees them) and go back only to the channel the command came from.
 
-``skill <name> k=v ...`` runs a skill from ``openclaw.skills`` exactly as ``POST
+Commands are answered once: a command redelivered with the same ``trigger_id`` (a Socket
+Mode retry, a replayed HTTP request within the signature's five minutes) is acknowledged
+and otherwise ignored. Refusals are audited once and summarised
+(:mod:`openclaw.channels.refusals`).
+
+``skill <name> k=v ...`` needs an explicit grant (``skill_users`` or ``skill_channels`` in
+the channel's ``channels.yaml`` entry; nobody by default, since a skill runs scripts as the
+gateway's user). It runs a skill from ``openclaw.skills`` exactly as ``POST
 /v1/skills/{name}/run`` does (inputs given as text are converted to their declared types), as
 service ``slack:<channel>``; its outputs come back as a draft, with the PII note when the
 skill's model step was sent to the local model. Without the skills package it says so.
@@ -28,6 +35,11 @@ from openclaw.skills.names import GRAMMAR, valid_name
 if TYPE_CHECKING:
     from openclaw.channels.slack import SlackBot
 
+SKILLS_OFF = (
+    "Running skills from Slack is not enabled for you here. An admin can allow it in "
+    "channels.yaml for channel `{name}`: add your Slack user ID to `skill_users`, or this "
+    "conversation's ID to `skill_channels`."
+)
 USAGE = (
     "Usage: `/openclaw status` · `/openclaw models` · `/openclaw ask <question>` · "
     "`/openclaw skill <name> key=value ...`"
@@ -101,8 +113,18 @@ async def handle_command(
     bot: SlackBot, command: dict[str, Any], ack: Ack, respond: Respond
 ) -> None:
     user, channel = command.get("user_id"), command.get("channel_id")
-    if not bot.allowed(user, channel, dm=str(channel or "").startswith("D")):
+    trigger = command.get("trigger_id")
+    if not bot.first_time(f"command:{trigger}" if trigger else None):
+        await ack()  # a redelivery: answered the first time
+        return
+    if not bot.allowed(user, channel):
         bot.log.info("ignored /openclaw from user %s in %s (not in the allowlists)", user, channel)
+        bot.refusals.refuse(
+            "slack_not_allowed",
+            "the Slack user or conversation is not in allow_users / allow_channels",
+            user=user,
+            where=channel,
+        )
         await ack(text="You are not allowed to use OpenClaw from here.")
         return
     bot.touch()
@@ -117,6 +139,15 @@ async def handle_command(
         task, prompt = bot.parse(rest)
         await _answer(bot, respond, lambda: bot.ask(prompt, task))
     elif verb == "skill":
+        if not bot.may_run_skills(user, channel):
+            bot.refusals.refuse(
+                "slack_skills_not_allowed",
+                "running skills from Slack needs skill_users or skill_channels",
+                user=user,
+                where=channel,
+            )
+            await ack(text=SKILLS_OFF.format(name=escape(bot.name)))
+            return
         try:
             name, inputs = parse_skill(rest)
         except ValueError as exc:

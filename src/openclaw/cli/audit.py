@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from openclaw.audit.anchor import AnchorError, anchor_path, read_anchor
 from openclaw.audit.reader import (
     Follower,
     RecordFilter,
@@ -36,7 +37,9 @@ from openclaw.audit.record import COLUMNS, AuditRecord
 from openclaw.audit.stats import GROUP_FIELDS, Stats, compute, is_pii_reroute
 from openclaw.audit.verify import verify
 from openclaw.cli.output import echo_json, json_option
-from openclaw.config import home_dir
+from openclaw.config import PoliciesFile, home_dir
+from openclaw.config.loader import load_model
+from openclaw.errors import ConfigError
 
 Record = dict[str, Any]
 
@@ -266,16 +269,43 @@ def _row(s: Stats) -> list[str]:
 # --------------------------------------------------------------------------- verify
 @cli.command(name="verify")
 @click.option("--all", "show_all", is_flag=True, help="List every problem, not just the first.")
+@click.option(
+    "--anchor",
+    "anchor_file",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[FILE]",
+    help="Require the anchor (default: audit.anchor next to the log, or FILE, e.g. a copy "
+    "kept elsewhere) and report how many records are missing from the end.",
+)
 @json_option
 @file_option
-def verify_cmd(show_all: bool, as_json: bool, file: Path | None) -> None:
+def verify_cmd(show_all: bool, anchor_file: str | None, as_json: bool, file: Path | None) -> None:
     """Walk the hash chain across rotated files; exit 1 naming the first bad line.
 
-    Catches a line edited, deleted, inserted or moved anywhere but at the newest end; keep
-    the printed head hash elsewhere to catch that too.
+    Catches a line edited, deleted, inserted or moved anywhere. The anchor file the writer
+    keeps (checked whenever it exists; required with --anchor) also catches a cut tail and
+    a replaced log. When policies.yaml sets audit.anchor_key, the anchor's HMAC is checked.
     """
     path = _log_path(file)
-    report = verify(path, stop_at_first=not show_all)
+    where = Path(anchor_file) if anchor_file else anchor_path(path)
+    try:
+        anchor = read_anchor(where, _anchor_key())
+    except AnchorError as exc:
+        if as_json:
+            echo_json({"ok": False, "file": str(path), "anchor_error": str(exc)})
+        else:
+            click.echo(f"FAIL {exc}", err=True)
+        raise SystemExit(1) from None
+    if anchor is None and anchor_file is not None:
+        message = f"{where}: no anchor file (the daemon writes it after each record)"
+        if as_json:
+            echo_json({"ok": False, "file": str(path), "anchor_error": message})
+        else:
+            click.echo(f"FAIL {message}", err=True)
+        raise SystemExit(1)
+    report = verify(path, stop_at_first=not show_all, anchor=anchor)
     if as_json:
         echo_json(
             {
@@ -285,6 +315,10 @@ def verify_cmd(show_all: bool, as_json: bool, file: Path | None) -> None:
                 "records": report.records,
                 "head": report.head,
                 "from_genesis": report.from_genesis,
+                "missing": report.missing,
+                "anchor": None
+                if anchor is None
+                else {"seq": anchor.seq, "ts": anchor.ts, "keyed": anchor.keyed},
                 "problems": [
                     {"file": str(p.file), "line": p.line, "reason": p.reason}
                     for p in report.problems
@@ -297,6 +331,8 @@ def verify_cmd(show_all: bool, as_json: bool, file: Path | None) -> None:
     if report.problems:
         for problem in report.problems:
             click.echo(f"FAIL {problem}", err=True)
+        if report.missing:
+            click.echo(f"missing: {report.missing} record(s)", err=True)
         raise SystemExit(1)
     if not report.files:
         click.echo(f"no audit log at {path}")
@@ -306,6 +342,27 @@ def verify_cmd(show_all: bool, as_json: bool, file: Path | None) -> None:
         f"OK {report.records} records in {len(report.files)} file(s), chain {start}; "
         f"head {report.head or '-'}"
     )
+    if anchor is not None:
+        if not anchor.keyed:
+            keyed = "no HMAC"
+        else:
+            keyed = "HMAC checked" if _anchor_key() else "HMAC not checked (key not set here)"
+        after = (report.last_seq or 0) - anchor.seq
+        click.echo(
+            f"anchor: record #{anchor.seq} ({anchor.ts}) matches, {keyed}; missing: 0"
+            + (f"; {after} record(s) written after it" if after > 0 else "")
+        )
+
+
+def _anchor_key() -> bytes | None:
+    """``audit.anchor_key`` from policies.yaml, resolved from the environment, if set."""
+    home = home_dir()
+    try:
+        settings = load_model(home / "policies.yaml", PoliciesFile).audit
+    except ConfigError:
+        return None
+    value = settings.anchor_key.resolve() if settings.anchor_key is not None else None
+    return value.encode() if value else None
 
 
 # --------------------------------------------------------------------------- export
@@ -342,7 +399,7 @@ def export(
 
     CSV has one column per field of the audit record, in the record's order, ending with
     extensions (plugins' facts, and any key an older record has that the record does not
-    declare, as one JSON object) and the chain fields v, file_start, prev and hash.
+    declare, as one JSON object) and the chain fields v, file_start, seq, prev and hash.
     """
     path = _log_path(file)
     flt = RecordFilter(since=since, until=until, service=service, model=model)

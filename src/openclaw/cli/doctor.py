@@ -23,9 +23,11 @@ import click
 
 from openclaw import daemon_units
 from openclaw.assembly import build_gateway
+from openclaw.audit.anchor import anchor_path
 from openclaw.audit.record import log_files
 from openclaw.cli.output import echo_json, json_option
-from openclaw.config import Config, home_dir
+from openclaw.config import Config, home_dir, log_path, pid_path
+from openclaw.config.envfile import env_file, exposed_mode
 from openclaw.daemon_units.fallback import background_pid
 from openclaw.daemon_units.install import manager_named
 from openclaw.daemon_units.manager import ServiceSpec, gateway_healthy, openclaw_program
@@ -180,6 +182,48 @@ def check_audit_mode(home: Path) -> list[Finding]:
                 )
             )
     return out or [Finding("audit-mode", "ok", "audit log files are private (mode 0600)")]
+
+
+def check_env_mode(home: Path) -> list[Finding]:
+    """``gateway.env`` holds keys: the daemon refuses to read it unless it is private."""
+    path = env_file(home)
+    mode = exposed_mode(path)
+    if mode is None:
+        return []
+    return [
+        Finding(
+            "env-mode",
+            "error",
+            f"{path} has mode {mode:04o}: other users can read the keys in it, and the "
+            "gateway refuses to start until it is private",
+            "--fix sets mode 0600",
+            _chmod600(path),
+        )
+    ]
+
+
+def check_daemon_files(home: Path) -> list[Finding]:
+    """The daemon's own log (and rotated copies), pid file and audit anchor: 0600 each."""
+    log = log_path(home)
+    paths = [
+        *sorted(log.parent.glob(log.name + "*")),
+        pid_path(home),
+        anchor_path(home / "audit.log"),
+    ]
+    out = []
+    for path in paths:
+        mode = exposed_mode(path)
+        if mode is not None:
+            out.append(
+                Finding(
+                    "file-mode",
+                    "warning",
+                    f"{path} has mode {mode:04o}: other users can read it",
+                    "--fix sets mode 0600",
+                    _chmod600(path),
+                )
+            )
+    return out
 
 
 def check_port(home: Path, port: int) -> list[Finding]:
@@ -420,6 +464,8 @@ def run_checks(home: Path, port: int) -> list[Finding]:
     running = gateway_healthy(port, timeout=0.5)
     findings += check_token(home, running)
     findings += check_audit_mode(home)
+    findings += check_env_mode(home)
+    findings += check_daemon_files(home)
     findings += check_port(home, port)
     if cfg is not None:
         findings += check_keys(cfg)

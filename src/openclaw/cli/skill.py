@@ -1,9 +1,11 @@
 """``openclaw skill`` (also ``openclaw skills``): list, show (``info``), scaffold, lint, run,
 test, install and remove skills.
 
-``run`` and ``test`` work in-process, without the daemon: they build a :class:`Gateway` from
-``$OPENCLAW_HOME``'s config, so the model step still passes policies, PII routing, drafts and
-the audit log. ``test`` serves every model alias from the mock provider (and audits to a
+``run`` goes through the running daemon (``POST /v1/skills/{name}/run``) when one serves
+this home, so the daemon stays the one writer of the audit log. Without one, ``run`` works
+in-process, as ``test`` always does: they build a :class:`Gateway` from ``$OPENCLAW_HOME``'s
+config, so the model step still passes policies, PII routing, drafts and the audit log (the
+writer's file lock keeps one chain even if a daemon starts meanwhile). ``test`` serves every model alias from the mock provider (and audits to a
 temporary log) unless ``--live`` is given; see :mod:`openclaw.skills.testing`.
 """
 
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -26,6 +29,7 @@ from rich.table import Table
 
 from openclaw.assembly import Shared, build_gateway
 from openclaw.audit import AuditLog
+from openclaw.cli.client import daemon_for, raise_for_error
 from openclaw.cli.output import echo_json, json_option
 from openclaw.config import home_dir
 from openclaw.config.loader import load_model
@@ -36,7 +40,7 @@ from openclaw.server.auth import read_token
 from openclaw.skills.discovery import SKILLS_CONFIG, Skill, SkillsFile, discover, find_skill
 from openclaw.skills.env import Secrets
 from openclaw.skills.install import fetch, install, pick, remove, wants
-from openclaw.skills.runner import SkillRunner
+from openclaw.skills.runner import SkillRunner, validate_inputs
 from openclaw.skills.sandbox import isolation
 from openclaw.skills.scaffold import create_skill
 from openclaw.skills.testing import SkillReport, mock_config, run_skill_tests
@@ -272,10 +276,18 @@ async def _gateway(home: Path, *, live: bool, needed: bool) -> AsyncIterator[Gat
     "--service", default="skills", show_default=True, help="Service name for policies and audit."
 )
 def run(name: str, pairs: tuple[str, ...], as_json: bool, service: str) -> None:
-    """Run a skill in-process with the configured models (outputs are drafts)."""
+    """Run a skill with the configured models (outputs are drafts).
+
+    Through the running gateway when there is one (it writes the audit record), else
+    in-process.
+    """
     home = home_dir()
     skill = find_skill(home, name)
     raw = _parse_inputs(pairs)
+    daemon = daemon_for(home)
+    if daemon is not None:
+        _run_through(daemon, skill, raw, service, as_json)
+        return
 
     async def go() -> Any:
         needed = skill.plan.prompt is not None or skill.instruction_only
@@ -299,6 +311,36 @@ def run(name: str, pairs: tuple[str, ...], as_json: bool, service: str) -> None:
         console.print(
             f"[dim]{draft} · {result.model} via {result.provider} · {result.request_id}[/]"
         )
+
+
+def _run_through(
+    daemon: httpx.Client, skill: Skill, raw: dict[str, Any], service: str, as_json: bool
+) -> None:
+    """``skill run`` by the running daemon: inputs typed here, so errors read the same."""
+    inputs = validate_inputs(skill.meta.inputs, raw, text=True)
+    try:
+        r = daemon.post(
+            f"/v1/skills/{skill.name}/run",
+            json={"inputs": inputs},
+            headers={"X-OpenClaw-Service": service},
+        )
+    finally:
+        daemon.close()
+    raise_for_error(r)
+    body = r.json()
+    if as_json:
+        click.echo(json.dumps(body, indent=2, ensure_ascii=False))
+        return
+    outputs = body.get("outputs") or {}
+    for out in skill.meta.outputs:
+        value = outputs.get(out.name)
+        console.print(f"[bold]{out.name}[/] ({out.type})")
+        text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+        click.echo(text)
+        click.echo()
+    if body.get("request_id"):
+        draft = "draft" if body.get("draft") else "not a draft"
+        console.print(f"[dim]{draft} · run by the gateway · {body['request_id']}[/]")
 
 
 def _print_report(r: SkillReport) -> None:

@@ -5,6 +5,12 @@ The YAML is composed into nodes first so every value keeps its line number. ``${
 secrets), which keep the reference text and are resolved from the environment only when
 used, so a secret value never sits in a config object, a status page or an error message.
 Validation errors are mapped back to ``file:line: dotted.key: problem (hint)``.
+
+Two checks keep a literal credential out of the files: a secret field's reference may not
+carry a non-empty default (``${KEY:-sk-...}`` would hide the key in the default), and an
+upstream header whose name says it carries a credential (``Authorization``, ``x-api-key``,
+``*-token`` ...) under ``providers.<name>.headers`` must take its value from a reference
+(``"Bearer ${GROQ_API_KEY}"``), not hold it.
 """
 
 from __future__ import annotations
@@ -21,9 +27,28 @@ from pydantic import BaseModel, ValidationError
 from openclaw.errors import ConfigError
 
 SECRET_KEYS = frozenset(
-    {"api_key", "bot_token", "app_token", "signing_secret", "secret", "token", "password"}
+    {
+        "api_key",
+        "bot_token",
+        "app_token",
+        "signing_secret",
+        "secret",
+        "token",
+        "password",
+        "anchor_key",
+    }
 )
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+#: Header names that carry a credential: these may only be filled from ``${VAR}``.
+_CREDENTIAL_HEADER = re.compile(
+    r"^(?:proxy-)?authorization$|^cookie$|(?:^|[-_])(?:api[-_]?key|key|token|secret|password)$",
+    re.IGNORECASE,
+)
+#: The one shape a credential header's value may have: an optional scheme, then a reference.
+_CREDENTIAL_VALUE = re.compile(
+    r"^(?:(?:Bearer|Basic|Token|Key)\s+)?\$\{[A-Za-z_][A-Za-z0-9_]*(?::-)?\}$"
+)
+_PROVIDER_HEADER = re.compile(r"^providers\.[^.]+\.headers\.[^.]+$")
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -62,10 +87,38 @@ def _construct(node: yaml.Node, path: str, key: str | None, where: str) -> Any:
     assert isinstance(node, yaml.ScalarNode)
     loader = yaml.SafeLoader("")
     value = loader.construct_object(node)  # type: ignore[no-untyped-call]
-    if isinstance(value, str) and "${" in value and key not in SECRET_KEYS:
-        line = node.start_mark.line + 1
+    if not isinstance(value, str):
+        return value
+    line = node.start_mark.line + 1
+    if key in SECRET_KEYS:
+        _check_secret_default(value, f"{where}:{line}: {path}")
+    elif key is not None and _PROVIDER_HEADER.match(path) and _CREDENTIAL_HEADER.search(key):
+        _check_credential_header(value, key, f"{where}:{line}: {path}")
+    if "${" in value and key not in SECRET_KEYS:
         value = interpolate(value, f"{where}:{line}: {path}")
     return value
+
+
+def _check_secret_default(value: str, where: str) -> None:
+    """A secret reference may fall back to nothing, never to a value written in the file."""
+    for m in _VAR.finditer(value):
+        if m.group(2):
+            raise ConfigError(
+                f"{where}: a secret's reference may not have a default value "
+                f"(write '${{{m.group(1)}}}' and set {m.group(1)} in the environment or "
+                "gateway.env)"
+            )
+
+
+def _check_credential_header(value: str, header: str, where: str) -> None:
+    """``Authorization: "Bearer ${KEY}"`` is fine; a literal token or a default is not."""
+    if _CREDENTIAL_VALUE.match(value.strip()):
+        return
+    raise ConfigError(
+        f"{where}: header '{header}' carries a credential, so its value must come from an "
+        f"environment reference (write e.g. '{header}: \"${{MY_TOKEN}}\"', or "
+        f"'\"Bearer ${{MY_TOKEN}}\"' for Authorization, and set MY_TOKEN in gateway.env)"
+    )
 
 
 def _join(path: str, key: Any) -> str:

@@ -277,8 +277,15 @@ class SecuritySettings(Strict):
 
 
 class AuditSettings(Strict):
-    max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
-    keep: int = Field(default=5, ge=1)
+    max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)  # rotate the live file past this
+    keep: int = Field(default=5, ge=1)  # rotated files kept (retention by count)
+    keep_days: float | None = Field(default=None, gt=0)  # instead: keep rotated files this long
+    anchor_key: SecretRef | None = None  # HMAC key for audit.log.anchor, e.g. "${AUDIT_KEY}"
+
+    @field_validator("anchor_key", mode="before")
+    @classmethod
+    def _key(cls, v: Any) -> SecretRef | None:
+        return _secret(v, "anchor_key")
 
 
 # Services, limits, cache and shared state (docs/limits.md; code in openclaw.limits,
@@ -497,7 +504,11 @@ class SlackChannel(Strict):
     app_token: SecretRef | None = SecretRef("${SLACK_APP_TOKEN}")
     signing_secret: SecretRef | None = SecretRef("${SLACK_SIGNING_SECRET}")
     allow_users: list[str] = Field(default_factory=list)
-    allow_channels: list[str] = Field(default_factory=list)
+    allow_channels: list[str] = Field(default_factory=list)  # DMs too: list a DM's D... ID
+    # Who may run skills (/openclaw skill): these users, or anyone in these conversations
+    # (both within allow_users/allow_channels). Both empty: nobody.
+    skill_users: list[str] = Field(default_factory=list)
+    skill_channels: list[str] = Field(default_factory=list)
     default_task: str | None = None
     default_model: str | None = None
     notify: bool = False

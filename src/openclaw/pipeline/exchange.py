@@ -111,6 +111,8 @@ class AuditFacts:
     client_gone: str | None = None  # gateway: why the client was let go (write_timeout)
     refusals_summarised: int | None = None  # server: a summary record of door refusals
     since: float | None = None  # server: when the first summarised refusal came (epoch s)
+    channel_user: str | None = None  # channels: who was refused (a Slack user id)
+    channel_conversation: str | None = None  # channels: where (a Slack conversation id)
     limit: str | None = None  # limits (and any refusal naming X-OpenClaw-Limit)
     budget: BudgetFacts | None = None  # limits
     queued_ms: float | None = None  # limits

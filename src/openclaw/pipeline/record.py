@@ -50,6 +50,8 @@ def build_record(ex: Exchange) -> AuditRecord:
         client_gone=facts.client_gone,
         refusals_summarised=facts.refusals_summarised,
         since=facts.since,
+        channel_user=facts.channel_user,
+        channel_conversation=facts.channel_conversation,
         limit=facts.limit,
         budget=facts.budget,
         queued_ms=facts.queued_ms,

@@ -34,7 +34,7 @@ from openclaw.skills.values import as_env
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 _ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", re.MULTILINE)
-ENV_FILE = "gateway.env"  # the daemon's key file (openclaw.server.daemon reads it)
+ENV_FILE = "gateway.env"  # the daemon's key file (openclaw.daemon reads it)
 
 #: Passed through from the daemon's environment when set (HOME is not: a step gets its own).
 BASE_VARS = (
