@@ -13,9 +13,10 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from openclaw.config.schema import PiiSettings
-from openclaw.errors import ConfigError, PolicyViolation
+from openclaw.errors import ConfigError, InvalidRequest, PolicyViolation
 from openclaw.pipeline.exchange import Exchange, Json
 from openclaw.policies.engine import Params, Rule, RuleContext, Verdict, rule
+from openclaw.providers.base import embedding_texts, has_token_input
 from openclaw.routing.tokens import text_of
 
 DRAFT_LABEL = "[DRAFT] "
@@ -39,6 +40,15 @@ def context_texts(ex: Exchange) -> list[str]:
     if ex.skill and isinstance(ex.skill.get("inputs"), dict):
         out.extend(str(v) for v in ex.skill["inputs"].values() if v not in (None, ""))
     return out
+
+
+def _refuse_token_input(ex: Exchange) -> None:
+    raise InvalidRequest(
+        "input: token arrays cannot be checked for sensitive data, and a PII policy is "
+        "enforced on this gateway; send the input as text",
+        param="input",
+        code="unscannable_input",
+    )
 
 
 class PiiEngines:
@@ -139,6 +149,9 @@ class AllOutputsAreDrafts(Rule):
 
 class PiiRouteParams(Params):
     model: str = "sensitive"
+    #: The local ``kind: embedding`` alias PII in an embeddings request goes to; when it is
+    #: not configured such a request is refused (403) rather than sent to a remote model.
+    embedding_model: str = "sensitive_embedding"
     entities: list[str] | None = None
     score_threshold: float | None = Field(default=None, ge=0, le=1)
     allow_remote: bool = False
@@ -157,24 +170,46 @@ class PiiUsesSensitiveModel(Rule):
                 f"policies.yaml: policy '{self.policy.name}': model alias '{target}' is not in "
                 f"models.yaml (add a '{target}:' model served by a local provider such as ollama)"
             )
-        if not self.params.allow_remote:
-            for dep in models[target].deployments:
+        # The embedding alias is optional: without it PII in embeddings input is refused.
+        targets = [target] + [a for a in [self.params.embedding_model] if a in models]
+        for alias in targets if not self.params.allow_remote else []:
+            for dep in models[alias].deployments:
                 prov = self.ctx.providers[dep.provider]
                 if not prov.is_local:
                     raise ConfigError(
                         f"policies.yaml: policy '{self.policy.name}': the sensitive model "
-                        f"'{target}' uses provider '{dep.provider}' at {prov.base_url or 'a remote API'}, "
+                        f"'{alias}' uses provider '{dep.provider}' at {prov.base_url or 'a remote API'}, "
                         "which is not on this machine; point it at a local provider (ollama, "
                         "or a server on 127.0.0.1) or set params.allow_remote: true"
                     )
         self.engine = pii_engine(self.ctx, self.params.entities, self.params.score_threshold)
 
     async def evaluate(self, ex: Exchange) -> Verdict | None:
-        found = await find_pii(self.engine, context_texts(ex))
+        models = self.ctx.config.models.models
+        embeddings = ex.api == "embeddings"
+        spec = models.get(ex.alias or "")
+        if spec is not None and (spec.kind == "embedding") != embeddings:
+            return None  # the wrong kind of alias: dispatch refuses it (400), nothing is sent
+        if embeddings and has_token_input(ex.body):
+            return Verdict(apply=_refuse_token_input, detail="token input cannot be scanned")
+        texts = embedding_texts(ex.body) if embeddings else context_texts(ex)
+        found = await find_pii(self.engine, texts)
         if not found:
             return None
         entities = sorted({f.entity_type for _t, fs in found for f in fs})
-        target = self.params.model
+        target = self.params.embedding_model if embeddings else self.params.model
+        if target not in models:
+            policy = self.policy.name
+
+            def refuse(ex: Exchange) -> None:
+                raise PolicyViolation(
+                    f"policy '{policy}': the embeddings input contains sensitive data "
+                    f"({', '.join(entities)}) and no local embedding model '{target}' is "
+                    "configured, so it was not sent to a remote model (add it to models.yaml "
+                    "with 'kind: embedding', or name another with params.embedding_model)"
+                )
+
+            return Verdict(apply=refuse, entities=entities, detail=f"no embedding model '{target}'")
 
         def apply(ex: Exchange) -> None:
             ex.alias = target

@@ -37,7 +37,7 @@ EXCHANGE_MADE: Any = _request_key("openclaw_exchange", bool)
 #: Set by the auth middleware when the request passed the security and auth checks.
 PASSED_DOOR: Any = _request_key("openclaw_door", bool)
 #: The model-request routes: a request to one refused before its exchange is still audited.
-MODEL_PATHS = frozenset({"/v1/chat/completions"})
+MODEL_PATHS = frozenset({"/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings"})
 
 
 async def read_json(request: web.Request) -> tuple[object, bytes]:
