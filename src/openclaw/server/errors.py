@@ -18,6 +18,7 @@ from openclaw.errors import OpenClawError
 from openclaw.ingress import render_messages_error
 from openclaw.pipeline.gateway import Collect
 from openclaw.server.ingress import (
+    API_BY_PATH,
     EXCHANGE_MADE,
     MODEL_PATHS,
     PASSED_DOOR,
@@ -109,6 +110,7 @@ async def audit_refusal(request: web.Request, exc: OpenClawError) -> web.Respons
                 )  # counted: the next summary record says so
         ex = gw.exchange({}, service=service, raw=b"", client_ip=request.remote)
         ex.requested_model = None
+        ex.api = API_BY_PATH.get(request.path, ex.api)
         ex.audit_extra["refused_at"] = "pipeline_entry" if passed else "door"
         ex.audit_extra["path"] = request.path[:128]
         ex.request_sha256 = None  # the body was not read (or not valid)
