@@ -269,3 +269,18 @@ def test_iso_times_without_offset_are_utc() -> None:
     assert parse_time("2025-01-31") == datetime(2025, 1, 31, tzinfo=UTC)
     assert parse_time("2025-01-31T12:00") == datetime(2025, 1, 31, 12, tzinfo=UTC)
     assert parse_time("2025-01-31T12:00+01:00") == datetime(2025, 1, 31, 11, tzinfo=UTC)
+
+
+def test_stats_by_api_counts_records_without_the_field_as_chat(
+    write_log: WriteLog, make_record: MakeRecord
+) -> None:
+    old = make_record(service="a")
+    old.pop("api", None)
+    write_log([make_record(api="messages"), make_record(api="embeddings"), old])
+    out = orjson.loads(run("stats", "--by", "api", "--json").output)
+    assert out["by"] == "api"
+    assert sorted((g["key"], g["requests"]) for g in out["groups"]) == [
+        ("chat", 1),
+        ("embeddings", 1),
+        ("messages", 1),
+    ]

@@ -147,3 +147,18 @@ def test_listeners_hear_each_new_entry() -> None:
     feed.listeners.append(lambda e: heard.append(e.request_id))
     feed.observe(exchange(request_id="x"), {})
     assert heard == ["x"]
+
+
+def test_the_dashboard_groups_by_ingress_api() -> None:
+    feed = Feed(lambda: ALIASES, clock=Clock())
+    feed.observe(exchange(request_id="a", api="messages"), {})
+    feed.observe(exchange(request_id="b", api="embeddings"), {})
+    feed.observe(exchange(request_id="c", api="embeddings"), {})
+    feed.observe(exchange(request_id="d", api="toy"), {})  # not a known API: bounded
+    s = feed.summary()
+    assert {r["name"]: r["requests"] for r in s["by_api"]} == {
+        "messages": 1,
+        "embeddings": 2,
+        "other": 1,
+    }
+    assert [e["api"] for e in s["recent"]] == ["other", "embeddings", "embeddings", "messages"]

@@ -201,3 +201,19 @@ async def test_an_unknown_model_is_a_404_that_reaches_no_upstream(
     assert openai_upstream.requests == []
     (rec,) = gw.audit()
     assert rec["status"] == 404 and rec["api"] == "embeddings"
+
+
+async def test_metrics_count_requests_by_api(gw: Served) -> None:
+    async with sdk(gw) as c:
+        await c.embeddings.create(model="embed", input="one")
+        await c.chat.completions.create(
+            model="general", messages=[{"role": "user", "content": "hi"}]
+        )
+        with pytest.raises(openai.BadRequestError):
+            await c.embeddings.create(model="general", input="x")
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"{gw.base}/metrics", headers=gw.auth)).text
+    assert 'openclaw_requests_by_api_total{api="embeddings",status="200"} 1.0' in text
+    assert 'openclaw_requests_by_api_total{api="embeddings",status="400"} 1.0' in text
+    assert 'openclaw_requests_by_api_total{api="chat",status="200"} 1.0' in text
+    assert 'openclaw_tokens_total{kind="prompt",model_name="embed",service="default"}' in text
