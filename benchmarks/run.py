@@ -38,6 +38,7 @@ from benchmarks.systems import (
     System,
     Upstream,
     template_for,
+    url_for,
 )
 
 MB = 1024 * 1024
@@ -102,7 +103,9 @@ class Runner:
         label: str,
         max_requests: int | None = None,
         ids_dir: Path | None = None,
+        url: str | None = None,
     ) -> LoadResult:
+        url = url or system.url
         start_number = random.randrange(32**6, 32**7)  # a fresh tag range: no PII cache hits
         prefix = self.ctx.pinning.prefix("load")
         if self.wrk is not None and not stream and max_requests is None:
@@ -111,7 +114,7 @@ class Runner:
             script.write_text(
                 wrk.script(
                     template,
-                    path=_path(system.url),
+                    path=_path(url),
                     token=system.token,
                     start_number=start_number,
                     ids_prefix=None if ids_dir is None else ids_dir / "ids-",
@@ -119,7 +122,7 @@ class Runner:
             )
             return wrk.run(
                 self.wrk,
-                system.url,
+                url,
                 script,
                 connections=connections,
                 duration=duration,
@@ -136,7 +139,7 @@ class Runner:
             "-m",
             "benchmarks.loadgen",
             "--url",
-            system.url,
+            url,
             "--template",
             str(spec),
             "--connections",
@@ -162,7 +165,9 @@ class Runner:
     def measure(self, system: System, pt: Point, total: int) -> dict[str, object]:
         opts = self.opts
         stream = pt.scenario.stream
-        template = template_for(pt.payload, stream)
+        api = pt.scenario.api
+        template = template_for(pt.payload, stream, api)
+        url = url_for(system.url, api)
         label = f"{pt.scenario.key}-{pt.payload}-c{pt.connections}"
         if opts.warmup > 0:
             self.load(
@@ -172,6 +177,7 @@ class Runner:
                 duration=opts.warmup,
                 stream=stream,
                 label=label + "-warmup",
+                url=url,
             )
         pid_spec = f"{pt.scenario.key}:{pt.payload}:{pt.connections}"
         prof = None
@@ -200,6 +206,7 @@ class Runner:
             duration=opts.duration,
             stream=stream,
             label=label,
+            url=url,
         )
         wall = time.monotonic() - t0
         cpu1, up1 = system.cpu_seconds(), self.upstream.cpu_seconds()
@@ -223,6 +230,7 @@ class Runner:
             "prompt_chars": prompt_chars(payload),
             "connections": pt.connections,
             "stream": stream,
+            "api": api,
             "generator": res.generator,
             "requests": res.requests,
             "ok": res.ok,
