@@ -12,6 +12,7 @@ import pytest
 
 from fakes import AnthropicUpstream, OllamaUpstream, OpenAIUpstream
 from harness import SEED_POLICIES, Served, serve_gateway
+from openclaw.server.messages import MessagesResponder
 
 
 @pytest.fixture
@@ -151,3 +152,36 @@ async def test_a_stream_to_anthropic_is_one_record_and_keeps_the_beta_header(
     (rec,) = gw.audit()
     assert rec["api"] == "messages" and rec["stream"] is True and rec["model"] == "claude"
     assert rec["completion_tokens"] == final.usage.output_tokens
+
+
+async def test_once_a_ping_committed_the_stream_a_late_failure_is_an_error_event(
+    openclaw_home: Path, monkeypatch: pytest.MonkeyPatch, openai_upstream: OpenAIUpstream
+) -> None:
+    monkeypatch.setattr(MessagesResponder, "ping_every", 0.05)
+    openai_upstream.enqueue("hang:2")
+    served = await serve_gateway(
+        openclaw_home,
+        models=(
+            "providers:\n"
+            f'  remote: {{type: openai_compatible, base_url: "{openai_upstream.url}"}}\n'
+            "models:\n"
+            "  general:\n"
+            "    provider: remote\n"
+            "    model: gpt-4o-mini\n"
+            "    max_retries: 0\n"
+            "    timeouts: {connect: 1, first_token: 0.3, total: 1}\n"
+        ),
+    )
+    try:
+        body = {"model": "general", "max_tokens": 20, "stream": True, "messages": HELLO}
+        headers = {"x-api-key": served.token, "anthropic-version": "2023-06-01"}
+        async with httpx.AsyncClient() as plain:
+            r = await plain.post(f"{served.base}/v1/messages", json=body, headers=headers)
+        assert r.status_code == 200  # committed by the first ping
+        events = [b.split("\n", 1)[0].removeprefix("event: ") for b in r.text.strip().split("\n\n")]
+        assert events[:2] == ["message_start", "ping"] and events[-1] == "error"
+        assert '"type": "timeout_error"' in r.text or '"type":"timeout_error"' in r.text
+        (rec,) = served.audit()
+        assert rec["api"] == "messages" and rec["status"] == 504
+    finally:
+        await served.close()

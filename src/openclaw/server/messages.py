@@ -99,10 +99,8 @@ class MessagesResponder(HttpResponder):
         await super().open(ex)
 
     async def refuse(self, ex: Exchange, exc: OpenClawError) -> None:
-        async with self._lock:
-            opened = self.response is not None
-        if not opened:
-            await self.stop()
+        await self.stop()  # first: no ping may commit the stream while this decides
+        if self.response is None:
             await super().refuse(ex, exc)
             return
         await self.cut(ex, exc)  # the stream was committed by a ping: an error event
