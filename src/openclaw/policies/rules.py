@@ -13,10 +13,10 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from openclaw.config.schema import PiiSettings
-from openclaw.errors import ConfigError, InvalidRequest, PolicyViolation
+from openclaw.errors import ConfigError, PolicyViolation
 from openclaw.pipeline.exchange import Exchange, Json
+from openclaw.policies.embedding_route import embeddings_verdict, wrong_kind
 from openclaw.policies.engine import Params, Rule, RuleContext, Verdict, rule
-from openclaw.providers.base import embedding_texts, has_token_input
 from openclaw.routing.tokens import text_of
 
 DRAFT_LABEL = "[DRAFT] "
@@ -40,15 +40,6 @@ def context_texts(ex: Exchange) -> list[str]:
     if ex.skill and isinstance(ex.skill.get("inputs"), dict):
         out.extend(str(v) for v in ex.skill["inputs"].values() if v not in (None, ""))
     return out
-
-
-def _refuse_token_input(ex: Exchange) -> None:
-    raise InvalidRequest(
-        "input: token arrays cannot be checked for sensitive data, and a PII policy is "
-        "enforced on this gateway; send the input as text",
-        param="input",
-        code="unscannable_input",
-    )
 
 
 class PiiEngines:
@@ -186,30 +177,22 @@ class PiiUsesSensitiveModel(Rule):
 
     async def evaluate(self, ex: Exchange) -> Verdict | None:
         models = self.ctx.config.models.models
-        embeddings = ex.api == "embeddings"
-        spec = models.get(ex.alias or "")
-        if spec is not None and (spec.kind == "embedding") != embeddings:
-            return None  # the wrong kind of alias: dispatch refuses it (400), nothing is sent
-        if embeddings and has_token_input(ex.body):
-            return Verdict(apply=_refuse_token_input, detail="token input cannot be scanned")
-        texts = embedding_texts(ex.body) if embeddings else context_texts(ex)
-        found = await find_pii(self.engine, texts)
+        if wrong_kind(models, ex):
+            return None  # dispatch refuses it (400); nothing is sent anywhere
+        if ex.api == "embeddings":
+            return await embeddings_verdict(
+                ex,
+                self._entities,
+                policy=self.policy.name,
+                target=self.params.embedding_model,
+                models=models,
+                allow_remote=self.params.allow_remote,
+            )
+        found = await find_pii(self.engine, context_texts(ex))
         if not found:
             return None
         entities = sorted({f.entity_type for _t, fs in found for f in fs})
-        target = self.params.embedding_model if embeddings else self.params.model
-        if target not in models:
-            policy = self.policy.name
-
-            def refuse(ex: Exchange) -> None:
-                raise PolicyViolation(
-                    f"policy '{policy}': the embeddings input contains sensitive data "
-                    f"({', '.join(entities)}) and no local embedding model '{target}' is "
-                    "configured, so it was not sent to a remote model (add it to models.yaml "
-                    "with 'kind: embedding', or name another with params.embedding_model)"
-                )
-
-            return Verdict(apply=refuse, entities=entities, detail=f"no embedding model '{target}'")
+        target = self.params.model
 
         def apply(ex: Exchange) -> None:
             ex.alias = target
@@ -217,6 +200,9 @@ class PiiUsesSensitiveModel(Rule):
             ex.forced_by = self.policy.name
 
         return Verdict(apply=apply, entities=entities, model_after=target)
+
+    async def _entities(self, texts: list[str]) -> list[str]:
+        return [f.entity_type for _t, fs in await find_pii(self.engine, texts) for f in fs]
 
     def status(self) -> dict[str, Any]:
         return {"pii_mode": self.engine.mode, "pii_note": self.engine.mode_note}
