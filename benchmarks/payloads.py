@@ -199,8 +199,32 @@ class Template:
         return self.prefix + tag.encode() + self.suffix
 
 
-def render(payload: Payload, *, model: str = "general", stream: bool = False) -> Template:
-    body: dict[str, object] = {"model": model, "messages": payload.messages(), "max_tokens": 64}
+#: Where each ingress API is served; a scenario's ``api`` picks one.
+API_PATHS = {
+    "chat": "/v1/chat/completions",
+    "messages": "/v1/messages",
+    "responses": "/v1/responses",
+    "embeddings": "/v1/embeddings",
+}
+
+
+def render(
+    payload: Payload, *, model: str = "general", stream: bool = False, api: str = "chat"
+) -> Template:
+    """The payload as ``api``'s request body: the same messages in each wire format (for
+    embeddings, the newest message's text as the input, to the ``embed`` alias)."""
+    messages = payload.messages()
+    body: dict[str, object]
+    if api == "chat":
+        body = {"model": model, "messages": messages, "max_tokens": 64}
+    elif api == "messages":
+        body = {"model": model, "max_tokens": 64, "messages": messages}
+    elif api == "responses":
+        body = {"model": model, "input": messages, "max_output_tokens": 64}
+    elif api == "embeddings":
+        body = {"model": "embed", "input": messages[-1]["content"]}
+    else:
+        raise ValueError(f"unknown api {api!r}; one of {', '.join(API_PATHS)}")
     if stream:
         body["stream"] = True
     text = json.dumps(body, separators=(",", ":"))

@@ -38,6 +38,7 @@ from benchmarks.systems import (
     System,
     Upstream,
     template_for,
+    url_for,
 )
 
 MB = 1024 * 1024
@@ -103,7 +104,9 @@ class Runner:
         max_requests: int | None = None,
         ids_dir: Path | None = None,
         vary: bool = True,
+        url: str | None = None,
     ) -> LoadResult:
+        url = url or system.url
         start_number = random.randrange(32**6, 32**7)  # a fresh tag range: no PII cache hits
         prefix = self.ctx.pinning.prefix("load")
         if self.wrk is not None and not stream and max_requests is None:
@@ -112,7 +115,7 @@ class Runner:
             script.write_text(
                 wrk.script(
                     template,
-                    path=_path(system.url),
+                    path=_path(url),
                     token=system.token,
                     start_number=start_number,
                     ids_prefix=None if ids_dir is None else ids_dir / "ids-",
@@ -121,7 +124,7 @@ class Runner:
             )
             return wrk.run(
                 self.wrk,
-                system.url,
+                url,
                 script,
                 connections=connections,
                 duration=duration,
@@ -138,7 +141,7 @@ class Runner:
             "-m",
             "benchmarks.loadgen",
             "--url",
-            system.url,
+            url,
             "--template",
             str(spec),
             "--connections",
@@ -166,7 +169,9 @@ class Runner:
     def measure(self, system: System, pt: Point, total: int) -> dict[str, object]:
         opts = self.opts
         stream = pt.scenario.stream
-        template = template_for(pt.payload, stream)
+        api = pt.scenario.api
+        template = template_for(pt.payload, stream, api)
+        url = url_for(system.url, api)
         label = f"{pt.scenario.key}-{pt.payload}-c{pt.connections}"
         if opts.warmup > 0:
             self.load(
@@ -177,6 +182,7 @@ class Runner:
                 stream=stream,
                 label=label + "-warmup",
                 vary=not pt.scenario.repeat,
+                url=url,
             )
         pid_spec = f"{pt.scenario.key}:{pt.payload}:{pt.connections}"
         prof = None
@@ -206,6 +212,7 @@ class Runner:
             stream=stream,
             label=label,
             vary=not pt.scenario.repeat,
+            url=url,
         )
         wall = time.monotonic() - t0
         cpu1, up1 = system.cpu_seconds(), self.upstream.cpu_seconds()
@@ -229,6 +236,7 @@ class Runner:
             "prompt_chars": prompt_chars(payload),
             "connections": pt.connections,
             "stream": stream,
+            "api": api,
             "generator": res.generator,
             "requests": res.requests,
             "ok": res.ok,

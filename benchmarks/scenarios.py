@@ -5,7 +5,9 @@ A scenario names the system it runs against (``direct``, ``gateway:<variant>`` f
 connection counts, and whether requests stream. The runner groups points by system so each
 system starts once. To add a scenario: add a gateway variant that writes its config, then one
 entry in :data:`SCENARIOS`; the table, JSON and chart pick it up. Scenario "L" (not in the
-issue's numbering) is the limits stage of the access-control issue, against pass-through.
+issue's numbering) is the limits stage of the access-control issue, against pass-through;
+"I" are the ingress APIs of issue 15 (Messages, Responses, Embeddings), each against chat
+pass-through at one connection.
 The soak is not a scenario: it has its own step in :mod:`benchmarks.run`. Scenario "H" is
 the headline: the default install (the seed's policies, spaCy found, the NER worker pool),
 every request a new prompt; its ``-cached`` twin repeats one prompt so the PII cache answers,
@@ -34,6 +36,7 @@ class Scenario:
     needs: str | None = None  # "litellm": only with --with-litellm
     quick: bool = True  # part of --quick (the CI smoke test)
     repeat: bool = False  # every request the same body: the PII cache answers (cache rows)
+    api: str = "chat"  # the ingress API the requests speak (benchmarks.payloads.API_PATHS)
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -98,6 +101,24 @@ SCENARIOS: tuple[Scenario, ...] = (
         "gateway:limits-redis",
         ("clean-200",),
         quick=False,
+    ),
+    # Each ingress against chat pass-through (the same gateway, no policies) at 1 connection:
+    # what its parser and renderer add. Embeddings compare a different upstream answer.
+    *(
+        Scenario(
+            f"api-{api}",
+            "I",
+            f"Ingress: {title}, pass-through",
+            "gateway:passthrough",
+            ("clean-200",),
+            connections=(1,),
+            api=api,
+        )
+        for api, title in (
+            ("messages", "Anthropic Messages"),
+            ("responses", "OpenAI Responses"),
+            ("embeddings", "Embeddings"),
+        )
     ),
     Scenario(
         "litellm-1", "P", "LiteLLM proxy, 1 worker", "litellm:1", ("clean-200",), needs="litellm"

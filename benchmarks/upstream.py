@@ -95,6 +95,17 @@ def _response(status: str, body: bytes, ctype: bytes = b"application/json") -> b
 
 
 COMPLETION = _response("200 OK", _chat_completion())
+EMBEDDING = _response(
+    "200 OK",
+    json.dumps(
+        {
+            "object": "list",
+            "data": [{"object": "embedding", "index": 0, "embedding": [0.125] * 256}],
+            "model": "bench-embed",
+            "usage": {"prompt_tokens": 50, "total_tokens": 50},
+        }
+    ).encode(),
+)
 MODELS = _response(
     "200 OK", json.dumps({"object": "list", "data": [{"id": MODEL, "object": "model"}]}).encode()
 )
@@ -154,6 +165,8 @@ class UpstreamProtocol(asyncio.Protocol):
                     t.write(STREAM_REST)
             else:
                 t.write(COMPLETION)
+        elif line.startswith(b"POST ") and b"/embeddings" in line:
+            t.write(EMBEDDING)  # one 256-float vector, whatever the input
         elif line.startswith(b"GET ") and b"/models" in line:
             t.write(MODELS)
         else:

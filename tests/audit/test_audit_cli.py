@@ -308,3 +308,18 @@ def test_stats_keeps_unpriced_requests_out_of_the_cost_and_counts_them(
     assert (total["cost_usd"], total["unpriced_requests"]) == (0.5, 1)
     table = CliRunner().invoke(main, ["audit", "stats"], env={"COLUMNS": "200"}).output
     assert "0.5000 +1?" in table and "no known price" in table
+
+
+def test_stats_by_api_counts_records_without_the_field_as_chat(
+    write_log: WriteLog, make_record: MakeRecord
+) -> None:
+    old = make_record(service="a")
+    old.pop("api", None)
+    write_log([make_record(api="messages"), make_record(api="embeddings"), old])
+    out = orjson.loads(run("stats", "--by", "api", "--json").output)
+    assert out["by"] == "api"
+    assert sorted((g["key"], g["requests"]) for g in out["groups"]) == [
+        ("chat", 1),
+        ("embeddings", 1),
+        ("messages", 1),
+    ]

@@ -161,3 +161,18 @@ def test_answers_without_a_known_price_are_counted_apart_not_as_free() -> None:
     assert by_id == {"a": 0.25, "b": None, "c": 0.0}
     [minute] = [m for m in s["timeline"] if m["requests"]]
     assert minute["cost_usd"] == pytest.approx(0.25)
+
+
+def test_the_dashboard_groups_by_ingress_api() -> None:
+    feed = Feed(lambda: ALIASES, clock=Clock())
+    feed.observe(exchange(request_id="a", api="messages"), {})
+    feed.observe(exchange(request_id="b", api="embeddings"), {})
+    feed.observe(exchange(request_id="c", api="embeddings"), {})
+    feed.observe(exchange(request_id="d", api="toy"), {})  # not a known API: bounded
+    s = feed.summary()
+    assert {r["name"]: r["requests"] for r in s["by_api"]} == {
+        "messages": 1,
+        "embeddings": 2,
+        "other": 1,
+    }
+    assert [e["api"] for e in s["recent"]] == ["other", "embeddings", "embeddings", "messages"]

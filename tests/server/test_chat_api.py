@@ -211,3 +211,30 @@ async def test_default_is_first_model_without_default_key(openclaw_home: Path) -
         assert raw.headers["x-openclaw-model"] == "general"
     finally:
         await served.close()
+
+
+async def test_models_retrieve_answers_one_alias_or_a_404(gw: Served) -> None:
+    client = sdk(gw)
+    model = await client.models.retrieve("general")
+    assert model.id == "general" and model.object == "model"
+    assert model.model_extra["openclaw"]["kind"] == "chat"  # type: ignore[index]
+    by_upstream_name = await client.models.retrieve("claude-sonnet-4-20250514")
+    assert by_upstream_name.id == "general"
+    with pytest.raises(openai.NotFoundError):
+        await client.models.retrieve("no-such-model")
+
+
+async def test_n_above_one_reaches_openai_and_names_the_provider_elsewhere(
+    gw: Served, openai_upstream: OpenAIUpstream, anthropic_upstream: AnthropicUpstream
+) -> None:
+    client = sdk(gw)
+    resp = await client.chat.completions.create(
+        model="gpt", n=2, messages=[{"role": "user", "content": "two please"}]
+    )
+    assert resp.choices and openai_upstream.last.json["n"] == 2
+    with pytest.raises(openai.BadRequestError) as info:
+        await client.chat.completions.create(
+            model="general", n=2, messages=[{"role": "user", "content": "two please"}]
+        )
+    assert info.value.param == "n" and "provider 'claude'" in info.value.message
+    assert anthropic_upstream.requests == []

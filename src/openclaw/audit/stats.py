@@ -26,7 +26,7 @@ from openclaw.audit.record import PII_RULE, AuditRecord
 
 __all__ = ["GROUP_FIELDS", "Stats", "compute", "percentile"]
 
-GROUP_FIELDS = ("service", "model", "provider", "task")
+GROUP_FIELDS = ("service", "model", "provider", "task", "api")
 NO_GROUP = "-"
 
 
@@ -124,6 +124,8 @@ def compute(
         total.add(rec)
         if by is not None:
             value = getattr(rec, by)
+            if by == "api" and value is None:
+                value = "chat"  # records written before the field existed were all chat
             key = NO_GROUP if value is None or value == "" else str(value)
             group = groups.get(key)
             if group is None:

@@ -7,7 +7,8 @@ cached answer can be replayed either way), and ``user``, ``metadata``, ``store``
 ``service_tier`` (bookkeeping). Everything else, messages, tools, sampling parameters,
 ``seed``, ``n``, stays in.
 
-A request is deterministic enough to cache when it sets ``temperature: 0`` or a ``seed``.
+A request is deterministic enough to cache when it sets ``temperature: 0`` or a ``seed``;
+an embeddings request always is.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ IGNORED_FIELDS = frozenset(
 PII_RULE = "if_context_contains_pii_use_sensitive_model"
 
 
-def deterministic(body: dict[str, object]) -> bool:
+def deterministic(body: dict[str, object], api: str = "chat") -> bool:
+    if api == "embeddings":
+        return True  # the same input and model give the same vectors
     t = body.get("temperature")
     if isinstance(t, int | float) and not isinstance(t, bool) and t == 0:
         return True

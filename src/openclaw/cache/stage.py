@@ -92,7 +92,7 @@ class CacheStage:
         if header == "off":
             self._bypass(ex, "header")
             return
-        det = deterministic(ex.body)
+        det = deterministic(ex.body, ex.api)
         n = ex.body.get("n")
         single = n is None or n == 1
         use_cache = False

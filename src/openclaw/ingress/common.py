@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import orjson
 
 from openclaw.errors import InvalidRequest
+from openclaw.routing.select import check_alias_kind as check_alias_kind  # re-exported
 
 Json = dict[str, Any]
 T = TypeVar("T")
@@ -83,27 +84,6 @@ def arguments_object(raw: Any) -> Json:
 
 #: The ingress APIs, as audit records and metrics name them (``Exchange.api``).
 APIS = ("chat", "messages", "responses", "embeddings")
-
-
-def check_alias_kind(alias: str, kind: str, api: str) -> None:
-    """Refuse an alias of the wrong kind for ``api`` with a 400 that says which kind fits.
-
-    ``kind`` is the alias's ``kind:`` from models.yaml (``chat`` or ``embedding``).
-    """
-    if api == "embeddings" and kind != "embedding":
-        raise InvalidRequest(
-            f"model '{alias}' is a chat model; /v1/embeddings needs an alias declared with "
-            "'kind: embedding' in models.yaml",
-            param="model",
-            code="wrong_model_kind",
-        )
-    if api != "embeddings" and kind == "embedding":
-        raise InvalidRequest(
-            f"model '{alias}' is an embedding model (kind: embedding); use it with "
-            "/v1/embeddings, or pick a chat alias for this request",
-            param="model",
-            code="wrong_model_kind",
-        )
 
 
 def dumps(value: Any) -> str:

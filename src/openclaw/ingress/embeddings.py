@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from openclaw.ingress.common import Json, invalid, optional_int, require_object, require_str
+from openclaw.providers.base import embedding_texts as embedding_texts  # re-exported
+from openclaw.providers.base import has_token_input as has_token_input  # re-exported
 
 MAX_INPUTS = 2048  # OpenAI's limit per request
 
@@ -50,18 +52,3 @@ def parse_embeddings_request(body: Any) -> Json:
 
 def _all(items: list[Any], kind: type) -> bool:
     return all(isinstance(x, kind) and not isinstance(x, bool) for x in items)
-
-
-def embedding_texts(body: Json) -> list[str]:
-    """The text inputs of a parsed embeddings body (token arrays have none to read)."""
-    raw = body.get("input")
-    if isinstance(raw, str):
-        return [raw]
-    if isinstance(raw, list):
-        return [x for x in raw if isinstance(x, str)]
-    return []
-
-
-def has_token_input(body: Json) -> bool:
-    raw = body.get("input")
-    return isinstance(raw, list) and bool(raw) and not isinstance(raw[0], str)

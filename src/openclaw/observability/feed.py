@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from openclaw.audit.record import PII_RULE, AuditRecord
+from openclaw.ingress import APIS
 from openclaw.observability.metrics import BoundedLabel
 from openclaw.pipeline.exchange import QUOTA_SKIPPED, Exchange
 
@@ -53,6 +54,7 @@ class Entry:
     cache: str | None
     fallback_from: str | None
     policies: list[dict[str, str]]
+    api: str = "chat"  # the ingress: chat | messages | responses | embeddings
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -174,6 +176,7 @@ class Feed:
         self.minutes: deque[Minute] = deque(maxlen=WINDOW_MINUTES)
         self.services: dict[str, Usage] = {}
         self.models: dict[str, Usage] = {}
+        self.apis: dict[str, Usage] = {}  # by ingress API
         self.policies: dict[tuple[str, str, str], int] = {}
         self.upstreams: dict[str, UpstreamStats] = {}
         self.totals = Usage()
@@ -216,6 +219,7 @@ class Feed:
             cache=ex.cache,
             fallback_from=ex.fallback_from,
             policies=policies,
+            api=ex.api if ex.api in APIS else "other",
         )
         self.add(entry)
         for a in ex.attempts:
@@ -242,6 +246,7 @@ class Feed:
         self.totals.add(e)
         self.services.setdefault(e.service, Usage()).add(e)
         self.models.setdefault(e.model, Usage()).add(e)
+        self.apis.setdefault(e.api, Usage()).add(e)
         for p in e.policies:
             key = (p["policy"], p["rule"], p["outcome"])
             self.policies[key] = self.policies.get(key, 0) + 1
@@ -318,6 +323,7 @@ class Feed:
             "timeline": self.timeline(minutes),
             "by_service": usage(self.services),
             "by_model": usage(self.models),
+            "by_api": usage(self.apis),
             "policies": [
                 {"policy": p, "rule": r, "outcome": o, "count": n}
                 for (p, r, o), n in sorted(self.policies.items())

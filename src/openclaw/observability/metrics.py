@@ -25,6 +25,7 @@ from prometheus_client.registry import Collector
 
 from openclaw import __version__
 from openclaw.audit.record import PII_RULE, AuditRecord
+from openclaw.ingress import APIS
 from openclaw.pipeline.exchange import QUOTA_SKIPPED, Exchange
 
 UNKNOWN = "unknown"
@@ -134,6 +135,15 @@ class Metrics:
             ["route_id", "status", "method"],
             registry=r,
         )
+        # A separate counter rather than a label on openclaw_requests_total, whose series
+        # dashboards and alerts already select by their exact labels.
+        self.requests_by_api = Counter(
+            "openclaw_requests_by_api_total",
+            "Requests finished by the gateway, by ingress API (chat, messages, responses, "
+            "embeddings) and status.",
+            ["api", "status"],
+            registry=r,
+        )
         self.upstream_requests = Counter(
             "openclaw_upstream_requests_total",
             "Calls made to upstream providers (each failover or retry attempt counts).",
@@ -238,6 +248,7 @@ class Metrics:
         upstream = ex.provider or "none"
         method = "POST" if ex.client_ip is not None else "internal"
         self.requests.labels(route, str(ex.status), method).inc()
+        self.requests_by_api.labels(ex.api if ex.api in APIS else "other", str(ex.status)).inc()
         self.request_duration.labels(route, upstream).observe(ex.latency_ms / 1000.0)
         if ex.ttft_ms is not None:
             self.ttft.labels(route).observe(ex.ttft_ms / 1000.0)

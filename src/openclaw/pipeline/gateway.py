@@ -443,6 +443,12 @@ async def _replay(resp: Json) -> AsyncIterator[Json]:
     choice = (resp.get("choices") or [{}])[0]
     msg = choice.get("message") or {}
     yield chunk(cid, model, created, {"role": "assistant", "content": ""})
+    # Thinking first, as the model sent it: the text, then the signed blocks a later turn
+    # must send back to Anthropic.
+    if msg.get("reasoning_content"):
+        yield chunk(cid, model, created, {"reasoning_content": msg["reasoning_content"]})
+    if msg.get("thinking_blocks"):
+        yield chunk(cid, model, created, {"thinking_blocks": msg["thinking_blocks"]})
     if msg.get("content"):
         yield chunk(cid, model, created, {"content": msg["content"]})
     if msg.get("tool_calls"):

@@ -22,6 +22,7 @@ from openclaw.audit.record import ContentCapture
 from openclaw.config.schema import PiiSettings, PolicyConfig
 from openclaw.errors import ConfigError, PolicyViolation
 from openclaw.pipeline.exchange import Exchange, Json
+from openclaw.policies.embedding_route import embeddings_verdict, wrong_kind
 from openclaw.policies.engine import Params, Rule, RuleContext, Verdict, rule
 from openclaw.policies.pii.entities import EntityFilter, LocationsMode
 from openclaw.policies.pii.pseudonymize import AnswerRestorer, Pseudonymizer
@@ -231,6 +232,9 @@ def load_allow_names(value: list[str] | str, home: Path, policy: str) -> list[st
 
 class PiiRouteParams(EntityParams):
     model: str = "sensitive"
+    #: The local ``kind: embedding`` alias PII in an embeddings request goes to; when it is
+    #: not configured such a request is refused (403) rather than sent to a remote model.
+    embedding_model: str = "sensitive_embedding"
     allow_remote: bool = False
     unscannable: Unscannable = "local"
     #: Kinds of unscannable part the sensitive model reads (the gateway cannot tell).
@@ -257,13 +261,15 @@ class PiiUsesSensitiveModel(Rule):
                 f"policies.yaml: policy '{self.policy.name}': model alias '{target}' is not in "
                 f"models.yaml (add a '{target}:' model served by a local provider such as ollama)"
             )
-        if not self.params.allow_remote:
-            for dep in models[target].deployments:
+        # The embedding alias is optional: without it PII in embeddings input is refused.
+        targets = [target] + [a for a in [self.params.embedding_model] if a in models]
+        for alias in targets if not self.params.allow_remote else []:
+            for dep in models[alias].deployments:
                 prov = self.ctx.providers[dep.provider]
                 if not prov.is_local:
                     raise ConfigError(
                         f"policies.yaml: policy '{self.policy.name}': the sensitive model "
-                        f"'{target}' uses provider '{dep.provider}' at {prov.base_url or 'a remote API'}, "
+                        f"'{alias}' uses provider '{dep.provider}' at {prov.base_url or 'a remote API'}, "
                         "which is not on this machine; point it at a local provider (ollama, "
                         "or a server on 127.0.0.1) or set params.allow_remote: true"
                     )
@@ -286,6 +292,18 @@ class PiiUsesSensitiveModel(Rule):
         self.book = ValueBook(home / VALUE_BOOK) if self.params.record_values else None
 
     async def evaluate(self, ex: Exchange) -> Verdict | None:
+        models = self.ctx.config.models.models
+        if wrong_kind(models, ex):
+            return None  # dispatch refuses it (400); nothing is sent anywhere
+        if ex.api == "embeddings":
+            return await embeddings_verdict(
+                ex,
+                self._entities,
+                policy=self.policy.name,
+                target=self.params.embedding_model,
+                models=models,
+                allow_remote=self.params.allow_remote,
+            )
         scan = await scan_request(self.engine, ex.body, ex.skill, self.filter)
         name = self.policy.name
         mode = self.params.unscannable
@@ -343,6 +361,11 @@ class PiiUsesSensitiveModel(Rule):
         )
         if self.book is not None:
             await asyncio.to_thread(self.book.add, [(d, v) for (_t, d), v in seen.items()])
+
+    async def _entities(self, texts: list[str]) -> list[str]:
+        """The entity types that count in an embeddings request's ``input`` texts."""
+        scan = await scan_request(self.engine, {"input": texts}, None, self.filter)
+        return scan.entities
 
     def status(self) -> dict[str, Any]:
         return {"pii_mode": self.engine.mode, "pii_note": self.engine.mode_note}

@@ -321,6 +321,22 @@ def embedding_inputs(body: Json) -> list[str] | list[list[int]]:
     )
 
 
+def embedding_texts(body: Json) -> list[str]:
+    """The text inputs of an embeddings body (token arrays have no text to read)."""
+    raw = body.get("input")
+    if isinstance(raw, str):
+        return [raw]
+    if isinstance(raw, list):
+        return [x for x in raw if isinstance(x, str)]
+    return []
+
+
+def has_token_input(body: Json) -> bool:
+    """Whether an embeddings body's input is token arrays, which no text scanner can read."""
+    raw = body.get("input")
+    return isinstance(raw, list) and bool(raw) and not isinstance(raw[0], str)
+
+
 def encode_embedding(vector: list[float], encoding_format: Any) -> list[float] | str:
     """A vector as OpenAI sends it: floats, or base64 of little-endian float32 values."""
     if encoding_format == "base64":

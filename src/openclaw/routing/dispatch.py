@@ -22,6 +22,11 @@ Failure modes handled before or around the call:
 
 A request marked ``local_only`` (PII) never reaches a non-local deployment, not even as a
 fallback. Streams fail over only until the first chunk has been produced.
+
+Embeddings (``ex.api == "embeddings"``) take the same passes, breakers and backoff, calling
+the adapters' ``embed``; an alias must be of the request's kind (``kind: embedding`` for
+embeddings, ``chat`` for the rest) or the request is a 400 before any call, and fallbacks of
+the other kind are skipped.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from openclaw.pipeline.exchange import Attempt, Exchange, Json
 from openclaw.providers.base import Provider, ProviderCall
 from openclaw.routing.breaker import Breakers
 from openclaw.routing.pricing import PriceBook
+from openclaw.routing.select import check_alias_kind
 from openclaw.routing.strategies import LatencyTracker, Orderer, deployment_key
 from openclaw.tokens import count_prompt, encoding_for, warm
 
@@ -114,6 +120,10 @@ class Dispatcher:
     # -- planning ----------------------------------------------------------------
     def candidates(self, ex: Exchange) -> list[Candidate]:
         assert ex.alias is not None
+        first = self.models.models.get(ex.alias)
+        if first is not None:
+            check_alias_kind(ex.alias, first.kind, ex.api)
+        kind = first.kind if first is not None else "chat"
         messages = ex.body.get("messages") or []
         wanted_out = ex.body.get("max_completion_tokens") or ex.body.get("max_tokens") or 0
         wanted_out = wanted_out if isinstance(wanted_out, int) else 0
@@ -140,6 +150,8 @@ class Dispatcher:
             for fb in spec.fallbacks:
                 if fb not in chain:
                     chain.append(fb)
+            if spec.kind != kind:
+                continue  # a fallback of the other kind cannot serve this request
             est = prompt_tokens(spec)
             if spec.context_window is not None and est + wanted_out > spec.context_window:
                 too_small.append((alias, spec.context_window))
@@ -311,6 +323,9 @@ class Dispatcher:
 
     # -- non-streaming -------------------------------------------------------------
     async def complete(self, ex: Exchange) -> Json:
+        if ex.api == "embeddings":
+            return await self.embed(ex)
+
         async def attempt(c: Candidate, deadline: float) -> Json:
             t0 = self.clock.monotonic()
             try:
@@ -331,6 +346,26 @@ class Dispatcher:
             self.latency.observe(c.key, (self.clock.monotonic() - t0) * 1000.0)
             if _wants_json(ex.body) and not _is_json(resp):
                 resp = await self._repair_json(ex, c, deadline, resp)
+            self._accept(ex, c, resp)
+            return resp
+
+        ex.error = None
+        resp = await self._run(ex, attempt)
+        ex.error = None
+        return resp
+
+    async def embed(self, ex: Exchange) -> Json:
+        """An embeddings request: the same passes and breakers, ``provider.embed`` calls."""
+
+        async def attempt(c: Candidate, deadline: float) -> Json:
+            t0 = self.clock.monotonic()
+            try:
+                resp = await c.provider.embed(self._call(ex, c, deadline))
+            except OpenClawError as exc:
+                self._record(ex, c, t0, exc)
+                raise
+            self._record(ex, c, t0, None)
+            self.latency.observe(c.key, (self.clock.monotonic() - t0) * 1000.0)
             self._accept(ex, c, resp)
             return resp
 

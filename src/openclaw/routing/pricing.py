@@ -73,11 +73,15 @@ class Price:
         return self.input is not None and self.output is not None
 
     def cost(self, prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
-        """USD for one call, or None when the price is unknown."""
-        if self.input is None or self.output is None:
-            return None
+        """USD for one call, or None when the price is unknown.
+
+        A call with no output tokens (an embedding) needs only the input price: embedding
+        models have none for output."""
         p, c = prompt_tokens or 0, completion_tokens or 0
-        return round((p * self.input.at(p) + c * self.output.at(p)) / 1_000_000, 8)
+        if self.input is None or (c and self.output is None):
+            return None
+        out = c * self.output.at(p) if self.output is not None else 0.0
+        return round((p * self.input.at(p) + out) / 1_000_000, 8)
 
     def per_call(self, prompt_tokens: int, completion_tokens: int) -> float:
         """For ordering deployments by price: an unknown price sorts last."""

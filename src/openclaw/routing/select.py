@@ -9,7 +9,7 @@ config load, not per request.
 from __future__ import annotations
 
 from openclaw.config.schema import ModelsFile
-from openclaw.errors import ModelNotFound
+from openclaw.errors import InvalidRequest, ModelNotFound
 
 
 class ModelSelector:
@@ -52,3 +52,24 @@ class ModelSelector:
         if self.default is None:
             raise ModelNotFound("no models are configured in models.yaml", param="model")
         return self.default
+
+
+def check_alias_kind(alias: str, kind: str, api: str) -> None:
+    """Refuse an alias of the wrong kind for ``api`` with a 400 that says which kind fits.
+
+    ``kind`` is the alias's ``kind:`` from models.yaml (``chat`` or ``embedding``).
+    """
+    if api == "embeddings" and kind != "embedding":
+        raise InvalidRequest(
+            f"model '{alias}' is a chat model; /v1/embeddings needs an alias declared with "
+            "'kind: embedding' in models.yaml",
+            param="model",
+            code="wrong_model_kind",
+        )
+    if api != "embeddings" and kind == "embedding":
+        raise InvalidRequest(
+            f"model '{alias}' is an embedding model (kind: embedding); use it with "
+            "/v1/embeddings, or pick a chat alias for this request",
+            param="model",
+            code="wrong_model_kind",
+        )

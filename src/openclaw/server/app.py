@@ -24,8 +24,11 @@ from openclaw.limits.ipfilter import ip_filter
 from openclaw.server import openapi
 from openclaw.server.auth import bearer, host_allowed, origin_allowed, token_matches
 from openclaw.server.chat import chat_completions
+from openclaw.server.embeddings import embeddings
 from openclaw.server.errors import Handler, error_middleware, write_refusal_summaries
 from openclaw.server.ingress import PASSED_DOOR, SERVICE_IDENTITY, STATE
+from openclaw.server.messages import messages, messages_count_tokens
+from openclaw.server.responses import responses
 from openclaw.server.state import AppState
 from openclaw.server.status import collect_status
 
@@ -34,7 +37,17 @@ from openclaw.server.status import collect_status
 PUBLIC_PATHS = {"/healthz", "/slack/events"}
 PUBLIC_PREFIXES = ("/dashboard",)
 #: What a service token (docs/limits.md) may call; everything else needs the gateway token.
-SERVICE_PATHS = {"/v1/chat/completions", "/v1/models", "/readyz"}
+SERVICE_PATHS = {
+    "/v1/chat/completions",
+    "/v1/messages",
+    "/v1/messages/count_tokens",
+    "/v1/responses",
+    "/v1/embeddings",
+    "/v1/models",
+    "/readyz",
+}
+#: ``GET /v1/models/{id}``: a service token may read one model as it may read the list.
+SERVICE_PREFIXES = ("/v1/models/",)
 
 #: Adds routes (and start/stop hooks) to the app; the daemon passes its list to create_app.
 log = logging.getLogger("openclaw.server")
@@ -85,11 +98,14 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         throttle = st.config.policies.security.auth_throttle
         state = st.gateway.state
         await st.throttle.check(throttle, state, request.remote)
-        presented = bearer(request.headers.get("Authorization"))
+        # The Anthropic SDK and Claude Code send the key as x-api-key (or a bearer token).
+        presented = bearer(request.headers.get("Authorization")) or (
+            request.headers.get("x-api-key") or None
+        )
         if presented is None:
             await st.throttle.failed(throttle, state, request.remote)
             raise AuthenticationError(
-                "missing bearer token: send 'Authorization: Bearer <token>' "
+                "missing token: send 'Authorization: Bearer <token>' or 'x-api-key: <token>' "
                 "(the token is in $OPENCLAW_HOME/gateway.token)",
                 code="missing_api_key",
             )
@@ -98,7 +114,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             if service is None:
                 await st.throttle.failed(throttle, state, request.remote)
                 raise AuthenticationError("invalid bearer token", code="invalid_api_key")
-            if path not in SERVICE_PATHS:
+            if path not in SERVICE_PATHS and not path.startswith(SERVICE_PREFIXES):
                 raise PermissionDenied(
                     f"this is service '{service}'s token, which may call "
                     f"{', '.join(sorted(SERVICE_PATHS))}; {path} needs the gateway token",
@@ -125,30 +141,39 @@ async def readyz(request: web.Request) -> web.Response:
     return json_response(body)
 
 
+def model_object(st: AppState, alias: str) -> dict[str, Any]:
+    spec = st.config.models.models[alias]
+    return {
+        "id": alias,
+        "object": "model",
+        "created": int(st.started),
+        "owned_by": "openclaw",
+        "openclaw": {
+            "provider": spec.deployments[0].provider,
+            "deployments": [f"{d.provider}/{d.model}" for d in spec.deployments],
+            "use_for": spec.use_for,
+            "strategy": spec.strategy,
+            "kind": spec.kind,
+            "default": alias == st.config.default_alias,
+        },
+    }
+
+
 async def list_models(request: web.Request) -> web.Response:
     st = request.app[STATE]
-    data = []
-    for alias, spec in st.config.models.models.items():
-        data.append(
-            {
-                "id": alias,
-                "object": "model",
-                "created": int(st.started),
-                "owned_by": "openclaw",
-                "openclaw": {
-                    "provider": spec.deployments[0].provider,
-                    "deployments": [f"{d.provider}/{d.model}" for d in spec.deployments],
-                    "use_for": spec.use_for,
-                    "strategy": spec.strategy,
-                    "default": alias == st.config.default_alias,
-                },
-            }
-        )
+    data = [model_object(st, alias) for alias in st.config.models.models]
     return json_response({"object": "list", "data": data})
 
 
 async def openapi_document(request: web.Request) -> web.Response:
     return json_response(openapi.document())
+
+
+async def get_model(request: web.Request) -> web.Response:
+    """``GET /v1/models/{id}``: an alias, or a provider model name one alias maps to."""
+    st = request.app[STATE]
+    alias = st.gateway.select(request.match_info["model_id"], None)
+    return json_response(model_object(st, alias))
 
 
 async def status(request: web.Request) -> web.Response:
@@ -166,7 +191,12 @@ def create_app(state: AppState, installers: Sequence[RouteInstaller] = ()) -> we
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/v1/models", list_models)
+    app.router.add_get("/v1/models/{model_id:.+}", get_model)
     app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_post("/v1/messages", messages)
+    app.router.add_post("/v1/messages/count_tokens", messages_count_tokens)
+    app.router.add_post("/v1/responses", responses)
+    app.router.add_post("/v1/embeddings", embeddings)
     app.router.add_get("/v1/openclaw/status", status)
     app.router.add_get("/openapi.json", openapi_document)
     app.cleanup_ctx.append(_refusal_summaries)

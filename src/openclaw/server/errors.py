@@ -1,4 +1,10 @@
-"""The one place errors become HTTP responses: ``{"error": {message, type, param, code}}``."""
+"""The one place errors become HTTP responses: ``{"error": {message, type, param, code}}``.
+
+Except for Anthropic clients on ``/v1/messages``: a request there that says
+``anthropic-version`` (every Anthropic SDK and Claude Code send it; Anthropic's API requires
+it) gets every error, a door refusal included, in Anthropic's shape
+(``{"type": "error", "error": {type, message}}``); :func:`anthropic_client` decides.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,10 @@ import orjson
 from aiohttp import web
 
 from openclaw.errors import OpenClawError
+from openclaw.ingress import render_messages_error
 from openclaw.pipeline.gateway import Collect
 from openclaw.server.ingress import (
+    API_BY_PATH,
     EXCHANGE_MADE,
     MODEL_PATHS,
     PASSED_DOOR,
@@ -18,6 +26,7 @@ from openclaw.server.ingress import (
     STATE,
     HttpResponder,
 )
+from openclaw.server.messages import MessagesResponder, anthropic_client
 from openclaw.server.state import AppState
 
 log = logging.getLogger("openclaw.server")
@@ -34,12 +43,19 @@ _HTTP_TYPES = {
 }
 
 
-def error_response(exc: OpenClawError, extra_headers: dict[str, str] | None = None) -> web.Response:
+def error_response(
+    exc: OpenClawError,
+    extra_headers: dict[str, str] | None = None,
+    *,
+    request: web.Request | None = None,
+) -> web.Response:
     headers = dict(exc.headers)
     if extra_headers:
         headers.update(extra_headers)
+    anthropic = request is not None and anthropic_client(request)
+    body = render_messages_error(exc)[1] if anthropic else exc.to_dict()
     return web.Response(
-        body=orjson.dumps(exc.to_dict()),
+        body=orjson.dumps(body),
         status=exc.status,
         content_type="application/json",
         headers=headers,
@@ -63,10 +79,10 @@ async def audit_refusal(request: web.Request, exc: OpenClawError) -> web.Respons
     has authenticated. Anything else gets the plain error response.
     """
     if request.method != "POST" or not request.path.startswith("/v1/"):
-        return error_response(exc)
+        return error_response(exc, request=request)
     passed = bool(request.get(PASSED_DOOR))
     if request.get(EXCHANGE_MADE) or (passed and request.path not in MODEL_PATHS):
-        return error_response(exc)
+        return error_response(exc, request=request)
     try:
         st = request.app[STATE]
         gw = st.gateway
@@ -89,19 +105,22 @@ async def audit_refusal(request: web.Request, exc: OpenClawError) -> web.Respons
                         },
                         key=f"{reason}|{address}",
                     )
-                return error_response(exc)  # counted: the next summary record says so
+                return error_response(
+                    exc, request=request
+                )  # counted: the next summary record says so
         ex = gw.exchange({}, service=service, raw=b"", client_ip=request.remote)
         ex.requested_model = None
+        ex.api = API_BY_PATH.get(request.path, ex.api)
         ex.audit.refused_at = "pipeline_entry" if passed else "door"
         ex.audit.path = request.path[:128]
         ex.audit.request_sha256 = None  # the body was not read (or not valid)
         ex.fail(exc)
-        out = HttpResponder(request, gw)
+        out = (MessagesResponder if anthropic_client(request) else HttpResponder)(request, gw)
         await gw.run(ex, out)
         return out.refusal()
     except Exception:  # the refusal stands even if its record cannot be written
         log.exception("could not audit a refused request to %s", request.path)
-        return error_response(exc)
+        return error_response(exc, request=request)
 
 
 @web.middleware
@@ -127,13 +146,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             msg = f"method {request.method} is not allowed on {request.path}"
         else:
             msg = exc.reason
-        resp = error_response(http_error(exc.status, msg))
+        resp = error_response(http_error(exc.status, msg), request=request)
         if exc.status == 405 and "Allow" in exc.headers:
             resp.headers["Allow"] = exc.headers["Allow"]
         return resp
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(OpenClawError("internal error; see the daemon log"))
+        return error_response(OpenClawError("internal error; see the daemon log"), request=request)
 
 
 async def write_refusal_summaries(st: AppState) -> int:

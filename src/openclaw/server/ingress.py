@@ -36,8 +36,15 @@ SERVICE_IDENTITY: Any = _request_key("openclaw_service", str)
 EXCHANGE_MADE: Any = _request_key("openclaw_exchange", bool)
 #: Set by the auth middleware when the request passed the security and auth checks.
 PASSED_DOOR: Any = _request_key("openclaw_door", bool)
-#: The model-request routes: a request to one refused before its exchange is still audited.
-MODEL_PATHS = frozenset({"/v1/chat/completions"})
+#: The model-request routes and the ingress API each speaks (``Exchange.api``).
+API_BY_PATH = {
+    "/v1/chat/completions": "chat",
+    "/v1/messages": "messages",
+    "/v1/responses": "responses",
+    "/v1/embeddings": "embeddings",
+}
+#: A request to one of these refused before its exchange is made is still audited.
+MODEL_PATHS = frozenset(API_BY_PATH)
 
 
 async def read_json(request: web.Request) -> tuple[object, bytes]:

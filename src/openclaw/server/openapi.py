@@ -151,11 +151,11 @@ def document() -> Json:
             "/openapi.json": {"get": get_ok},
             "/metrics": {"get": get_ok},
             "/v1/models": {"get": get_ok},
-            "/v1/models/{model}": {
+            "/v1/models/{model_id}": {
                 "get": {
                     "parameters": [
                         {
-                            "name": "model",
+                            "name": "model_id",
                             "in": "path",
                             "required": True,
                             "schema": {"type": "string"},

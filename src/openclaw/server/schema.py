@@ -38,7 +38,7 @@ class ChatRequest(BaseModel):
     top_p: float | None = Field(default=None, ge=0, le=1)
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
-    n: int | None = Field(default=None, ge=1, le=1)
+    n: int | None = Field(default=None, ge=1)  # above 1: the adapter decides
     seed: int | None = None
     stop: str | list[str] | None = None
     tools: list[dict[str, Any]] | None = None

@@ -211,6 +211,7 @@
     var d = new Date(e.ts * 1000);
     cell(tr, d.toLocaleTimeString()).title = e.request_id;
     cell(tr, e.service);
+    cell(tr, e.api || "chat");
     cell(tr, e.model + (e.fallback_from ? " ← " + e.fallback_from : ""));
     cell(tr, e.provider || "–");
     cell(tr, String(e.status) + (e.error ? " " + e.error : ""), e.status >= 400 ? "status bad" : "status ok");
