@@ -62,6 +62,7 @@ class Daemon:
             pytest.fail("the daemon did not start")
         self.token = (home / "gateway.token").read_text().strip()
         self.request_ids: list[str] = []
+        self.calls: dict[int, int] = {}  # status -> count, for docs/security.md's figures
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -93,6 +94,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 def check_answer(case: Any, response: Any, daemon: Daemon) -> None:
     documented = set(case.operation.definition.raw.get("responses", {}))
     status = response.status_code
+    daemon.calls[status] = daemon.calls.get(status, 0) + 1
     if status >= 500:
         assert str(status) in documented, f"undocumented {status} on {case.method} {case.path}"
     body = response.text
@@ -124,6 +126,7 @@ def test_no_audit_record_was_lost_and_no_crash_was_logged(daemon: Daemon) -> Non
     """Runs after the fuzzing (file order): every answered model request has its record,
     and the daemon logged no unhandled error (each would have been a 500)."""
     assert daemon.request_ids, "the fuzzing made no model request"
+    print(f"fuzzed {sum(daemon.calls.values())} requests: {sorted(daemon.calls.items())}")
     missing = set(daemon.request_ids) - daemon.audit_ids()
     assert not missing, f"{len(missing)} answered requests have no audit record"
     log = (daemon.home / "logs" / "gateway.log").read_text()
