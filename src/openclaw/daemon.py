@@ -74,7 +74,7 @@ def setup_logging(home: Path, level: str = "INFO") -> None:
 
 def install_uvloop() -> bool:
     try:
-        import uvloop  # type: ignore[import-not-found]
+        import uvloop  # type: ignore[import-not-found]  # optional: not on Windows
     except ImportError:
         return False
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())

@@ -140,7 +140,7 @@ class ChannelManager:
 
     # -- queries -------------------------------------------------------------------------------
     def http_bots(self) -> list[SlackBot]:
-        from openclaw.channels.slack import SlackBot
+        from openclaw.channels.slack import SlackBot  # slack-bolt is only loaded when used
 
         return [
             ch
@@ -184,7 +184,7 @@ async def read_capped(request: web.Request, limit: int) -> bytes:
 
 
 async def slack_events(request: web.Request) -> web.StreamResponse:
-    from slack_bolt.adapter.aiohttp import to_aiohttp_response
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response  # only with a Slack channel
 
     bots = request.app[CHANNELS].http_bots()
     if not bots:

@@ -45,6 +45,7 @@ from openclaw.channels.events import DeliveryError, Event
 from openclaw.channels.redact import protect, redact, register_secret
 from openclaw.channels.refusals import ChannelRefusals
 from openclaw.channels.slack_format import error_sentence, escape, parse_text, reply_blocks
+from openclaw.channels.slash import handle_command
 from openclaw.errors import OpenClawError
 
 if TYPE_CHECKING:
@@ -184,6 +185,7 @@ class SlackBot(Channel):
         self.log.info("slack channel %s connected (%s mode)", self.name, self.config.mode)
 
     async def _open_socket(self, app_token: str, url: str) -> None:
+        # Socket Mode only: its websocket client is loaded by the bots that use it.
         from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
         assert self.app is not None
@@ -224,8 +226,6 @@ class SlackBot(Channel):
             await self.on_message(body, event)
 
         async def on_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
-            from openclaw.channels.slash import handle_command
-
             await handle_command(self, command, ack, respond)
 
         async def on_error(error: Exception) -> None:

@@ -30,7 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 from openclaw.channels.slack_format import error_sentence, escape, reply_blocks
 from openclaw.errors import InvalidRequest
+from openclaw.skills.discovery import find_skill
+from openclaw.skills.env import Secrets
 from openclaw.skills.names import GRAMMAR, valid_name
+from openclaw.skills.runner import SkillRunner
 
 if TYPE_CHECKING:
     from openclaw.channels.slack import SlackBot
@@ -181,10 +184,6 @@ def skills_available() -> bool:
 
 async def run_skill(bot: SlackBot, name: str, inputs: dict[str, str]) -> dict[str, Any]:
     """Run a skill for this channel; the result is shaped like a chat answer for the reply."""
-    from openclaw.skills.discovery import find_skill
-    from openclaw.skills.env import Secrets
-    from openclaw.skills.runner import SkillRunner
-
     st = bot.app_state
     gw = st.gateway
     skill = await asyncio.to_thread(find_skill, st.home, name)

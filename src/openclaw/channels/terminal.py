@@ -30,6 +30,7 @@ from rich.markdown import Markdown
 
 from openclaw.channels.base import Channel
 from openclaw.config import DEFAULT_HOST
+from openclaw.daemon_units.record import gateway_port
 from openclaw.errors import OpenClawError
 from openclaw.providers.registry import load_checked_config
 from openclaw.server.auth import read_token
@@ -164,8 +165,6 @@ class GatewaySession:
 
 
 def _port(port: int | None) -> int:
-    from openclaw.daemon_units.record import gateway_port
-
     return gateway_port(port)
 
 

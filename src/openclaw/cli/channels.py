@@ -11,6 +11,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from openclaw.channels.webhook import origin
 from openclaw.cli.client import base_url, gateway_port, get_json
 from openclaw.cli.output import echo_json, json_option
 from openclaw.config import home_dir
@@ -50,8 +51,6 @@ def _configured() -> list[dict[str, Any]]:
             row["workspace"] = ch.workspace
             row["notify"] = ch.notify
         elif ch.type == "webhook":
-            from openclaw.channels.webhook import origin
-
             row["url"] = origin(ch.url)
             row["notify"] = True
         rows.append(row)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
 
 from openclaw import daemon_units
 from openclaw.assembly import build_gateway
@@ -483,8 +484,6 @@ _STYLE = {"ok": "green", "info": "cyan", "warning": "yellow", "error": "red"}
 
 
 def _print(findings: list[Finding]) -> None:
-    from rich.console import Console
-
     console = Console(highlight=False)
     for f in findings:
         console.print(

@@ -62,7 +62,7 @@ cli.add_command(restart_command)
 @click.option("--log-level", default="INFO", show_default=True, help="Daemon log level.")
 def run(host: str, port: int | None, log_level: str) -> None:
     """Run the gateway in the foreground (what service units call)."""
-    from openclaw.daemon import run as run_daemon
+    from openclaw.daemon import run as run_daemon  # the whole server: only `run` needs it
 
     home = home_dir()
     for line in write_default_config(home):

@@ -18,6 +18,8 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import types
+import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -152,9 +154,6 @@ def _locate(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int | None, b
 
 def _model_at(annotation: Any, steps: tuple[Any, ...]) -> type[BaseModel] | None:
     """The pydantic model that a validation ``loc`` points into, for key suggestions."""
-    import types
-    import typing
-
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
         return _model_at(typing.get_args(annotation)[0], steps)

@@ -8,12 +8,16 @@ reference text, never the value.
 from __future__ import annotations
 
 import builtins
+import difflib
+import ipaddress
 import os
 import re
 from importlib.metadata import entry_points
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import core_schema
 
 from openclaw.config.loader import did_you_mean
 
@@ -46,8 +50,6 @@ class SecretRef(str):
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        from pydantic_core import core_schema
-
         return core_schema.no_info_after_validator_function(cls, core_schema.str_schema())
 
     def describe(self) -> str:
@@ -264,8 +266,6 @@ class SecuritySettings(Strict):
     @field_validator("ip_allow", "ip_deny")
     @classmethod
     def _cidrs(cls, v: list[str]) -> list[str]:
-        import ipaddress
-
         for net in v:
             try:
                 ipaddress.ip_network(net, strict=False)
@@ -400,8 +400,6 @@ class StateSettings(Strict):
     @model_validator(mode="after")
     def _redis_url(self) -> StateSettings:
         if self.backend == "redis":
-            from urllib.parse import urlsplit
-
             if not self.url:
                 raise ValueError("state.backend redis needs url (e.g. redis://127.0.0.1:6379/0)")
             parts = urlsplit(self.url)
@@ -478,8 +476,6 @@ EVENT_KINDS = (
 
 
 def _event_kinds(values: list[str]) -> list[str]:
-    import difflib
-
     for v in values:
         if v not in EVENT_KINDS:
             close = difflib.get_close_matches(v, EVENT_KINDS, n=1)

@@ -21,7 +21,7 @@ def pid_alive(pid: int) -> bool:
     """Is process ``pid`` running? ``os.kill(pid, 0)`` on POSIX; on Windows, where signal 0
     is CTRL_C_EVENT and would interrupt the process, OpenProcess and its exit code."""
     if sys.platform == "win32":
-        import ctypes
+        import ctypes  # Windows only: OpenProcess
 
         kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined,unused-ignore]
         handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from openclaw.config import DEFAULT_PORT, home_dir
+
 RECORD_FILE = "service.json"
 #: Managers that keep the gateway running on their own (not a bare background process).
 SUPERVISORS = ("systemd", "launchd", "schtasks")
@@ -91,12 +93,8 @@ def gateway_port(port: int | None = None, home: Path | None = None) -> int:
     if env and env.isdigit():
         return int(env)
     if home is None:
-        from openclaw.config import home_dir
-
         home = home_dir()
     record = read_record(home)
     if record is not None and 0 < record.port < 65536:
         return record.port
-    from openclaw.config import DEFAULT_PORT
-
     return DEFAULT_PORT

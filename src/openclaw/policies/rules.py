@@ -11,6 +11,7 @@ same strings, unknown fields included; see docs/pii.md.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -403,8 +404,6 @@ class LogAllRequestsAndResponses(Rule):
                 if fs:
                     m["content"] = self.engine.redact(m["content"], fs)
         elif mode == "hashes":
-            import hashlib
-
             for m in messages:
                 m["content"] = hashlib.sha256(m["content"].encode()).hexdigest()
         return Verdict(apply=lambda ex: self._capture(ex, messages))
@@ -424,8 +423,6 @@ class LogAllRequestsAndResponses(Rule):
                 # answer takes well under a millisecond (see the benchmark).
                 text = self.engine.redact(text, self.engine.analyze_text(text))
             elif self.params.content == "hashes":
-                import hashlib
-
                 text = hashlib.sha256(text.encode()).hexdigest()
             content["response"] = text
 

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openclaw.errors import InvalidRequest
+from openclaw.policies.rules import DRAFT_LABEL
 from openclaw.skills.discovery import Skill
 from openclaw.skills.env import XDG_DIRS, Secrets, step_env
 from openclaw.skills.errors import (
@@ -135,8 +136,6 @@ def input_digests(inputs: dict[str, Any]) -> dict[str, str | None]:
 
 
 def parse_answer_json(text: str) -> Any:
-    from openclaw.policies.rules import DRAFT_LABEL
-
     body = text[len(DRAFT_LABEL) :] if text.startswith(DRAFT_LABEL) else text
     m = _FENCE.match(body)
     if m:

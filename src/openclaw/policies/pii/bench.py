@@ -22,6 +22,9 @@ import sys
 import time
 from collections.abc import Callable
 
+from openclaw.policies.pii import PiiEngine
+from openclaw.policies.pii.pool import PiiScanPool
+
 _PROSE = (
     "We are preparing the 2024 release of the reporting service and would like a second "
     "opinion on the plan. In version 3.11 we moved the grouping step into its own worker, "
@@ -69,9 +72,6 @@ _NAMED = "Ask Maria Fernandez whether the plan below works for her team. "
 
 
 async def _pool_figures(spacy_model: str, workers: int, runs: int) -> dict[str, object]:
-    from openclaw.policies.pii import PiiEngine
-    from openclaw.policies.pii.pool import PiiScanPool
-
     pool = PiiScanPool(spacy_model=spacy_model, workers=workers)
     await pool.start()
     try:
@@ -126,8 +126,6 @@ def main(argv: list[str] | None = None) -> None:
     if args.pool:
         pool_main("auto" if args.spacy_model == "none" else args.spacy_model, args.runs)
         return
-
-    from openclaw.policies.pii import PiiEngine
 
     report: dict[str, object] = {"startup": _startup(args.spacy_model)}
     engine = PiiEngine(spacy_model=args.spacy_model, cache_size=0)
