@@ -152,7 +152,10 @@ class Dispatcher:
                     chain.append(fb)
             if spec.kind != kind:
                 continue  # a fallback of the other kind cannot serve this request
-            est = prompt_tokens(spec)
+            # Counting is only needed for a context window or a price comparison: most
+            # requests need neither, and a 4 KB prompt costs tens of microseconds to count.
+            needs_count = spec.context_window is not None or spec.strategy == "lowest_cost"
+            est = prompt_tokens(spec) if needs_count else 0
             if spec.context_window is not None and est + wanted_out > spec.context_window:
                 too_small.append((alias, spec.context_window))
                 continue

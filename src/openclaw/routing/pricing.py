@@ -23,6 +23,7 @@ since the package dates some price changes.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -151,7 +152,7 @@ class PriceBook:
 
     def __init__(self, models: ModelsFile) -> None:
         self.models = models
-        self._day = ""
+        self._day = -1
         self._prices: dict[tuple[str, str, float | None, float | None], Price] = {}
         for spec in models.models.values():
             for dep in spec.deployments:
@@ -162,8 +163,7 @@ class PriceBook:
         return cfg.type if cfg is not None else dep.provider
 
     def price(self, dep: Deployment) -> Price:
-        now = datetime.now(UTC)
-        day = now.strftime("%Y-%m-%d")
+        day = int(time.time() // 86400)  # the UTC day, cheaply: prices are looked up per call
         if day != self._day:
             self._prices.clear()
             self._day = day
@@ -176,7 +176,10 @@ class PriceBook:
         found = self._prices.get(key)
         if found is None:
             found = self._prices[key] = resolve(
-                dep, self.provider_type(dep), self.models.providers.get(dep.provider), now
+                dep,
+                self.provider_type(dep),
+                self.models.providers.get(dep.provider),
+                datetime.now(UTC),
             )
         return found
 
