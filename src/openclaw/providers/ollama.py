@@ -287,12 +287,11 @@ class OllamaProvider(Provider):
             headers["Authorization"] = f"Bearer {key}"
         return headers
 
-    async def complete(self, call: ProviderCall) -> Json:
-        call.single_choice(self.name, self.type)
-        payload = orjson.dumps(to_chat_request(call, stream=False))
+    async def _post(self, endpoint: str, payload: bytes, call: ProviderCall) -> Any:
+        """POST to ``/api/<endpoint>`` and return the decoded JSON answer."""
         with upstream_errors(self.name):
             async with self.session().post(
-                self._url("chat"),
+                self._url(endpoint),
                 data=payload,
                 headers=self._headers(),
                 timeout=self.client_timeout(call.timeouts),
@@ -300,7 +299,12 @@ class OllamaProvider(Provider):
                 raw = await resp.read()
                 if resp.status >= 400:
                     raise error_from_status(self.name, resp.status, raw, resp.headers)
-                return from_chat(orjson.loads(raw), call.model)
+                return orjson.loads(raw)
+
+    async def complete(self, call: ProviderCall) -> Json:
+        call.single_choice(self.name, self.type)
+        payload = orjson.dumps(to_chat_request(call, stream=False))
+        return from_chat(await self._post("chat", payload, call), call.model)
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[Json]:
         call.single_choice(self.name, self.type)
@@ -356,17 +360,8 @@ class OllamaProvider(Provider):
 
     async def embed(self, call: ProviderCall) -> Json:
         payload = orjson.dumps(to_embed_request(call, self.name))
-        with upstream_errors(self.name):
-            async with self.session().post(
-                self._url("embed"),
-                data=payload,
-                headers=self._headers(),
-                timeout=self.client_timeout(call.timeouts),
-            ) as resp:
-                raw = await resp.read()
-                if resp.status >= 400:
-                    raise error_from_status(self.name, resp.status, raw, resp.headers)
-                return from_embed(orjson.loads(raw), call.model, call.body.get("encoding_format"))
+        answer = await self._post("embed", payload, call)
+        return from_embed(answer, call.model, call.body.get("encoding_format"))
 
     async def list_models(self) -> list[str]:
         """Names of the models installed in this Ollama (``GET /api/tags``)."""

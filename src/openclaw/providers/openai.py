@@ -60,11 +60,12 @@ class OpenAIProvider(Provider):
             body.pop("stream_options", None)
         return orjson.dumps(body)
 
-    async def complete(self, call: ProviderCall) -> Json:
+    async def _post_json(self, path: str, payload: bytes, call: ProviderCall, key: str) -> Json:
+        """POST ``payload`` and return the JSON answer, which must hold a list at ``key``."""
         with upstream_errors(self.name):
             async with self.session().post(
-                f"{self.base_url}/chat/completions",
-                data=self._payload(call, False),
+                f"{self.base_url}/{path}",
+                data=payload,
                 headers=self._headers(),
                 timeout=self.client_timeout(call.timeouts),
             ) as resp:
@@ -72,9 +73,14 @@ class OpenAIProvider(Provider):
                 if resp.status >= 400:
                     raise error_from_status(self.name, resp.status, raw, resp.headers)
                 data = orjson.loads(raw)
-                if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
-                    raise UpstreamError(f"provider '{self.name}' sent a response without choices")
+                if not isinstance(data, dict) or not isinstance(data.get(key), list):
+                    raise UpstreamError(f"provider '{self.name}' sent an answer without {key}")
                 return data
+
+    async def complete(self, call: ProviderCall) -> Json:
+        return await self._post_json(
+            "chat/completions", self._payload(call, False), call, "choices"
+        )
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[Json]:
         with upstream_errors(self.name):
@@ -104,20 +110,7 @@ class OpenAIProvider(Provider):
     async def embed(self, call: ProviderCall) -> Json:
         body = {k: v for k, v in call.body.items() if k not in _GATEWAY_FIELDS}
         body["model"] = call.model
-        with upstream_errors(self.name):
-            async with self.session().post(
-                f"{self.base_url}/embeddings",
-                data=orjson.dumps(body),
-                headers=self._headers(),
-                timeout=self.client_timeout(call.timeouts),
-            ) as resp:
-                raw = await resp.read()
-                if resp.status >= 400:
-                    raise error_from_status(self.name, resp.status, raw, resp.headers)
-                data = orjson.loads(raw)
-                if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-                    raise UpstreamError(f"provider '{self.name}' sent embeddings without data")
-                return data
+        return await self._post_json("embeddings", orjson.dumps(body), call, "data")
 
     async def health(self) -> tuple[bool, str]:
         try:
