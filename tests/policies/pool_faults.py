@@ -10,25 +10,24 @@ import os
 import time
 from collections.abc import Sequence
 
-from openclaw.policies.pii.findings import Finding
-from openclaw.policies.pii.worker import Spec, WorkerState
+from openclaw.policies.pii.worker import Spans, WorkerState
 
 CRASH = "CRASH-THE-WORKER"
 HANG = "HANG-THE-WORKER"
-RAISE = "RAISE-IN-PRESIDIO"
+RAISE = "RAISE-IN-SPACY"
 
 
 def faulty(state: WorkerState) -> None:
-    real = state.scan
+    real = state.find
 
-    def scan(spec: Spec, texts: Sequence[str]) -> list[tuple[Finding, ...]]:
+    def find(texts: Sequence[str]) -> Spans:
         joined = " ".join(texts)
         if CRASH in joined:
             os._exit(3)  # a segfault in a native extension looks like this to the pool
         if HANG in joined:
             time.sleep(3600)
         if RAISE in joined:
-            raise ValueError("presidio broke")
-        return real(spec, texts)
+            raise ValueError("spaCy broke")
+        return real(texts)
 
-    state.scan = scan
+    state.find = find

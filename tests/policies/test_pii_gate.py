@@ -22,7 +22,7 @@ from openclaw.policies.pii.gate import (
     build_word_list,
     load_word_list,
 )
-from openclaw.policies.pii.nlp import shared_pipeline
+from openclaw.policies.pii.pipeline import shared_pipeline
 from policies.corpus.ner_gate_cases import CASES
 
 NER_TYPES = ("PERSON", "LOCATION")

@@ -50,7 +50,7 @@ async def test_workers_find_names_and_this_process_loads_no_pipeline(
     engine = PiiEngine(pool=pool)
     assert engine.mode == f"spacy:{spacy_package}"
     assert "2 worker process(es)" in engine.mode_note
-    assert engine._analyzer is None  # full analysis happens in the workers only
+    assert engine._pipeline is None  # NER happens in the workers only
     (got,) = await engine.analyze_texts([NAMES])
     assert got == spacy_engine.analyze_text(NAMES)
     assert found(NAMES, got) == {"PERSON": ["John Smith"], "LOCATION": ["Berlin", "Paris"]}
@@ -119,14 +119,14 @@ async def test_hung_worker_times_out_fails_closed_and_is_replaced(spacy_package:
         await pool.aclose()
 
 
-async def test_presidio_error_in_a_worker_fails_closed_as_an_engine_error(
+async def test_spacy_error_in_a_worker_fails_closed_as_an_engine_error(
     pool: PiiScanPool,
 ) -> None:
     engine = PiiEngine(pool=pool)
     with pytest.raises(OpenClawError) as info:
         await engine.analyze_texts([f"Ask Maria about {RAISE}"])
     assert info.value.code == "pii_analysis_failed"
-    assert "presidio broke" not in info.value.message  # the message could quote the text
+    assert "spaCy broke" not in info.value.message  # the message could quote the text
     assert pool.status()["restarts"] == 0  # the worker itself is fine
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from openclaw.policies.pii import PiiEngine, Pseudonymizer
-from openclaw.policies.pii.nlp import installed_pipelines, shared_pipeline
+from openclaw.policies.pii.pipeline import installed_pipelines, shared_pipeline
 
 
 def found(engine: PiiEngine, text: str) -> dict[str, list[str]]:
@@ -63,18 +63,20 @@ def test_clean_text_has_no_findings(
 
 
 def test_prefilter_cannot_skip_when_names_are_wanted(spacy_engine: PiiEngine) -> None:
-    assert spacy_engine._prefilter is None
+    # No digit or "@": the pattern prefilter alone would clear it; the name needs NER.
+    assert not spacy_engine._cleared("Ask Angela Merkel")
     assert found(spacy_engine, "Ask Angela Merkel") == {"PERSON": ["Angela Merkel"]}
 
 
 def test_prefilter_applies_without_name_entities(spacy_package: str) -> None:
     engine = PiiEngine(spacy_model=spacy_package, entities=["EMAIL_ADDRESS"])
     assert engine._prefilter is not None
+    assert engine._cleared("Ask Angela Merkel about the plan")
 
 
 def test_engines_share_one_loaded_pipeline(spacy_engine: PiiEngine, spacy_package: str) -> None:
     other = PiiEngine(spacy_model=spacy_package, entities=["PERSON"])
-    assert other._analyze_lock is spacy_engine._analyze_lock
+    assert other._pipeline is not None and other._pipeline is spacy_engine._pipeline
     assert shared_pipeline(spacy_package) is shared_pipeline(spacy_package)
     assert found(other, "Ask Angela Merkel or angela@example.com") == {"PERSON": ["Angela Merkel"]}
 

@@ -28,7 +28,7 @@ def spacy_pipelines() -> list[str]:
     """Installed English spaCy pipeline packages, best first (nothing is loaded)."""
     try:
         # spaCy's package metadata helpers: only a probe that looks for pipelines pays.
-        from openclaw.policies.pii.nlp import installed_pipelines
+        from openclaw.policies.pii.pipeline import installed_pipelines
     except ImportError:  # spaCy itself missing: PII detection is pattern-only
         return []
     return installed_pipelines("en")

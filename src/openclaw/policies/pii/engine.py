@@ -52,7 +52,7 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version as dist_version
 from typing import TYPE_CHECKING
@@ -64,15 +64,17 @@ from presidio_analyzer import (
     RecognizerResult,
 )
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
-from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
+from presidio_analyzer.nlp_engine import NlpEngine
 
 from openclaw.errors import ConfigError, OpenClawError
 from openclaw.policies.pii.chunks import split_text
 from openclaw.policies.pii.findings import Finding, redact, shifted, sorted_findings
 from openclaw.policies.pii.gate import NerGate
-from openclaw.policies.pii.nlp import (
-    LoadedSpacyNlpEngine,
-    TokenizerNlpEngine,
+from openclaw.policies.pii.ner import ner_findings
+from openclaw.policies.pii.nlp import TokenizerNlpEngine
+from openclaw.policies.pii.pipeline import (
+    EntitySpan,
+    SharedPipeline,
     installed_pipelines,
     is_installed,
     pipeline_version,
@@ -80,7 +82,6 @@ from openclaw.policies.pii.nlp import (
 )
 from openclaw.policies.pii.recognizers import (
     ner_entities,
-    ner_recognizer,
     normalise_entities,
     pattern_recognizers,
     prefilter_for,
@@ -154,46 +155,30 @@ class PiiEngine:
         self.cache_size = cache_size
         self._pool = pool if pool is not None and pool.package is not None else None
 
-        self._analyze_lock = threading.Lock()
         self._pattern_lock = threading.Lock()
-        nlp_engine, ner = self._choose_nlp(spacy_model, pool)
+        #: The spaCy pipeline NER runs on in this process (None: in the pool, or no NER).
+        self._pipeline: SharedPipeline | None = None
+        ner = self._choose_nlp(spacy_model, pool)
         pattern_entities = tuple(e for e in self.entities if e not in ner_entities(self.entities))
         #: The entities this engine can actually find in its mode.
         self.active_entities: tuple[str, ...] = tuple(
             e for e in self.entities if ner or e in pattern_entities
         )
-        # Full analysis (patterns and NER) in this process: not with a pool, which has it.
-        self._analyzer: AnalyzerEngine | None = None
-        if self._pool is None:
-            recognizers: list[EntityRecognizer] = pattern_recognizers(
-                self.entities, language, windowed_phone=prefilter
-            )
-            if ner:
-                spacy_rec = ner_recognizer(self.entities, language)
-                if spacy_rec is not None:
-                    recognizers.append(spacy_rec)
-            self._analyzer = _analyzer(recognizers, nlp_engine, language, score_threshold)
-        self._nlp_engine = nlp_engine
+        # Presidio runs the pattern recognizers only; names and places come from the
+        # pipeline's spans (:mod:`.ner`), here or in a worker, for the same text.
+        self._patterns = _analyzer(
+            pattern_recognizers(pattern_entities, language, windowed_phone=prefilter),
+            TokenizerNlpEngine(language),
+            language,
+            score_threshold,
+        )
+        self._prefilter = prefilter_for(pattern_entities) if prefilter else None
+        self._pattern_entities = pattern_entities
+        self._ner = ner
+        self._gate = NerGate() if ner and ner_gate else None
         if chunk_chars is None:
             chunk_chars = DEFAULT_CHUNK_CHARS if ner else PATTERN_CHUNK_CHARS
         self.chunk_chars = chunk_chars
-        self._prefilter = prefilter_for(self.active_entities) if prefilter else None
-        # With NER on: patterns alone, for texts the gate clears (and, with a pool, the
-        # patterns are never sent to a worker for such texts).
-        self._ner = ner
-        self._gate = NerGate() if ner and ner_gate else None
-        self._patterns: AnalyzerEngine | None = None
-        self._pattern_prefilter = None
-        if ner and (self._gate is not None or self._pool is not None):
-            if pattern_entities:
-                self._patterns = _analyzer(
-                    pattern_recognizers(pattern_entities, language, windowed_phone=prefilter),
-                    TokenizerNlpEngine(language),
-                    language,
-                    score_threshold,
-                )
-            self._pattern_prefilter = prefilter_for(pattern_entities) if prefilter else None
-        self._pattern_entities = pattern_entities
 
         settings = repr(
             (
@@ -219,21 +204,17 @@ class PiiEngine:
 
         # Compile every pattern, parse the suffix list and run NER once now, not on the
         # first request.
-        if self._analyzer is not None:
-            self._presidio(self._analyzer, self._analyze_lock, _WARM_UP)
-        if self._patterns is not None:
-            self._presidio(self._patterns, self._pattern_lock, _WARM_UP)
+        self._patterns_in(_WARM_UP)
+        if self._pipeline is not None:
+            self._pipeline.spans([_WARM_UP])
         self.presidio_runs = 0
 
     # ----------------------------------------------------------------- mode selection
 
-    def _choose_nlp(
-        self, spacy_model: str | None, pool: PiiScanPool | None
-    ) -> tuple[NlpEngine, bool]:
-        """Pick the NLP engine; sets ``mode`` and ``mode_note``. Returns (engine, has NER)."""
+    def _choose_nlp(self, spacy_model: str | None, pool: PiiScanPool | None) -> bool:
+        """Pick where NER runs, if anywhere; sets ``mode`` and ``mode_note``. True: NER on."""
         choice = (pool.spacy_model if pool is not None else spacy_model or "auto").strip()
         wanted_ner = ner_entities(self.entities)
-        pattern_engine = TokenizerNlpEngine(self.language)
         missing = " and ".join(wanted_ner) if wanted_ner else ""
         how = f"install a spaCy {_language_name(self.language)} pipeline ({INSTALL_HINT})"
 
@@ -244,7 +225,7 @@ class PiiEngine:
                 "so no spaCy pipeline is loaded"
             )
             log.info("PII engine: %s", self.mode_note)
-            return pattern_engine, False
+            return False
 
         if choice.lower() == "none":
             self.mode = PATTERN_ONLY
@@ -253,22 +234,22 @@ class PiiEngine:
                 f"pii.spacy_model is 'none'; set it to 'auto' and {how} to detect them"
             )
             log.warning("PII engine: %s", self.mode_note)
-            return pattern_engine, False
+            return False
 
         if pool is not None and pool.package is not None:
             self._set_spacy_mode(pool.package, pool.version, f"{pool.workers} worker process(es)")
-            return pattern_engine, True
+            return True
 
         if choice.lower() == "auto" and pool is not None:
             self._set_fallback_note(pool.failed, missing, how)
-            return pattern_engine, False
+            return False
 
         if choice.lower() == "auto":
             candidates = installed_pipelines(self.language)
             failed: list[str] = []
             for package in candidates:
                 try:
-                    return self._spacy_engine(package), True
+                    return self._spacy_engine(package)
                 except Exception as exc:
                     failed.append(package)
                     log.warning(
@@ -279,7 +260,7 @@ class PiiEngine:
                         exc,
                     )
             self._set_fallback_note(failed, missing, how)
-            return pattern_engine, False
+            return False
 
         package = choice.replace("-", "_")
         if not is_installed(package):
@@ -289,7 +270,7 @@ class PiiEngine:
                 param="spacy_model",
             )
         try:
-            return self._spacy_engine(package), True
+            return self._spacy_engine(package)
         except Exception as exc:
             raise ConfigError(
                 f"pii.spacy_model '{choice}' could not be loaded ({type(exc).__name__}: {exc}). "
@@ -318,13 +299,12 @@ class PiiEngine:
         )
         log.info("PII engine: %s", self.mode_note)
 
-    def _spacy_engine(self, package: str) -> NlpEngine:
+    def _spacy_engine(self, package: str) -> bool:
+        """NER in this process: the process's one copy of ``package``. Raises if it fails."""
         pipeline = shared_pipeline(package)
-        engine = LoadedSpacyNlpEngine(pipeline, language=self.language, entities=self.entities)
-        # Engines with other entity sets may share this pipeline, so they share its lock.
-        self._analyze_lock = pipeline.lock
+        self._pipeline = pipeline
         self._set_spacy_mode(package, pipeline_version(pipeline.nlp))
-        return engine
+        return True
 
     # ----------------------------------------------------------------- analysis
 
@@ -333,18 +313,19 @@ class PiiEngine:
 
         With a pool, a text that needs NER waits here for a worker (up to the scan timeout).
         """
-        pieces = self._split(text)
         out: list[Finding] = []
-        for offset, piece in pieces:
+        for offset, piece in self._split(text):
             key = self._key(piece)
             hit = self._cache_get(key)
             if hit is None:
                 route = self._route(piece)
+                spans: list[EntitySpan] | None = None
                 if route == "ner" and self._pool is not None:
-                    (hit,) = self._pool.scan_blocking(self._spec, [piece])
-                    self._cache_put(key, hit)
-                else:
-                    hit = self._compute(key, piece, route)
+                    self.ner_runs += 1
+                    (got,) = self._pool.scan_blocking([piece])
+                    spans = list(got)
+                hit = self._compute(piece, route, spans)
+                self._cache_put(key, hit)
             out.extend(shifted(hit, offset))
         return out
 
@@ -353,7 +334,8 @@ class PiiEngine:
 
         Cached texts, and small texts the prefilter clears, are answered on the loop. Texts
         (or chunks of long texts) that need NER go to the pool's workers, one job each so
-        they spread over the workers; the rest go to the worker thread together, in one hop.
+        they spread over the workers, while the worker thread runs the pattern recognizers
+        on them and on the texts that need patterns only, together, in one hop.
         """
         # Each text's pieces: (offset, key). A piece is a chunk of a long text, or the text.
         layout: list[list[tuple[int, bytes]]] = []
@@ -365,7 +347,7 @@ class PiiEngine:
             for offset, piece in self._split(text):
                 key = self._key(piece)
                 pieces.append((offset, key))
-                if key in found or key in local or key in remote:
+                if key in found or key in local:
                     continue
                 hit = self._cache_get(key)
                 if hit is not None:
@@ -373,52 +355,20 @@ class PiiEngine:
                     continue
                 # With a pool the route is always known here: NER must not fall to the thread.
                 inline = len(piece) <= _INLINE_PREFILTER_MAX or self._pool is not None
-                route = self._route(piece) if inline else None
+                route = self._route(piece) if inline else ""
                 if route == "clear":
                     self._cache_put(key, ())
                     found[key] = ()
-                elif route == "ner" and self._pool is not None:
+                    continue
+                local[key] = (piece, route)
+                if route == "ner" and self._pool is not None:
                     remote[key] = piece
-                else:
-                    local[key] = (piece, route or "")
             layout.append(pieces)
-        waits = []
-        if remote:
-            assert self._pool is not None
-            pool, spec = self._pool, self._spec
-            waits.append(self._gather_remote(pool, spec, remote, found))
         if local:
-            waits.append(self._run_local(local, found))
-        if waits:
-            await asyncio.gather(*waits)
+            await self._analyse(local, remote, found)
         return [
             [f for offset, key in pieces for f in shifted(found[key], offset)] for pieces in layout
         ]
-
-    def analyze_batch(self, texts: Sequence[str]) -> list[tuple[Finding, ...]]:
-        """Full analysis of several texts at once, uncached (a pool worker's entry point).
-
-        In spaCy mode the texts go through the pipeline together (``nlp.pipe``), which is
-        cheaper per text than one call each.
-        """
-        if not isinstance(self._nlp_engine, LoadedSpacyNlpEngine) or len(texts) < 2:
-            return [self._full(t) for t in texts]
-        if any(len(t) > _CHUNK for t in texts):
-            return [self._full(t) for t in texts]
-        assert self._analyzer is not None
-        out: list[tuple[Finding, ...]] = []
-        with self._analyze_lock:
-            artifacts = self._nlp_engine.process_texts(list(texts), self.language)
-            for text, art in zip(texts, artifacts, strict=True):
-                self.presidio_runs += 1
-                self.ner_runs += 1
-                results = self._call_presidio(self._analyzer, text, art)
-                out.append(
-                    sorted_findings(
-                        Finding(r.entity_type, r.start, r.end, float(r.score)) for r in results
-                    )
-                )
-        return out
 
     def redact(self, text: str, findings: list[Finding]) -> str:
         """``text`` with each finding replaced by ``<ENTITY_TYPE>``; overlaps become one."""
@@ -437,12 +387,11 @@ class PiiEngine:
 
     # ----------------------------------------------------------------- internals
 
-    @property
-    def _spec(self) -> tuple[tuple[str, ...], float]:
-        return self.entities, self.score_threshold
-
     def _split(self, text: str) -> list[tuple[int, str]]:
-        return split_text(text, self.chunk_chars)
+        limit = self.chunk_chars
+        if self._ner and not 0 < limit <= _CHUNK:
+            limit = _CHUNK  # spaCy refuses texts past nlp.max_length; NER memory grows
+        return split_text(text, limit)
 
     def _key(self, text: str) -> bytes:
         # surrogatepass: JSON can carry lone surrogates ("\ud800") that strict UTF-8 refuses.
@@ -475,66 +424,96 @@ class PiiEngine:
             if self._gate is None or self._gate.needs_ner(text):
                 return "ner"
             self.ner_skipped += 1
-            if self._patterns is None:
-                return "clear"
-            pf = self._pattern_prefilter
-            return "clear" if pf is not None and pf.search(text) is None else "patterns"
-        if self._analyzer is None:
-            return "clear"
-        if self._prefilter is not None and self._prefilter.search(text) is None:
-            return "clear"
-        return "patterns"
+        return "patterns" if self._patterns_may_match(text) else "clear"
+
+    def _patterns_may_match(self, text: str) -> bool:
+        if self._patterns is None:
+            return False
+        pf = self._prefilter
+        return pf is None or pf.search(text) is not None
 
     def _cleared(self, text: str) -> bool:
         """True if no active recognizer can match ``text`` (so presidio may be skipped)."""
         return self._route(text) == "clear"
 
-    def _compute(self, key: bytes, text: str, route: str = "") -> tuple[Finding, ...]:
-        """Analyse ``text`` in this process by ``route`` (found here if empty); cache it."""
+    def _compute(
+        self, text: str, route: str = "", spans: Sequence[EntitySpan] | None = None
+    ) -> tuple[Finding, ...]:
+        """Findings in ``text`` by ``route`` (found here if empty), in this process.
+
+        For ``ner``, ``spans`` are the entities a worker found; None runs the pipeline here.
+        """
         route = route or self._route(text)
         if route == "clear":
-            findings: tuple[Finding, ...] = ()
-        elif route == "patterns" and self._ner:
-            assert self._patterns is not None
-            findings = self._presidio(self._patterns, self._pattern_lock, text)
-        else:
-            findings = self._full(text)
-        self._cache_put(key, findings)
-        return findings
+            return ()
+        findings = list(self._patterns_in(text))
+        if route == "ner":
+            if spans is None:
+                spans = self._local_spans(text)
+            findings.extend(ner_findings(spans, self.active_entities, self.score_threshold))
+        return sorted_findings(findings)
 
-    def _full(self, text: str) -> tuple[Finding, ...]:
-        if self._analyzer is None:
+    def _local_spans(self, text: str) -> list[EntitySpan]:
+        if self._pipeline is None:
             raise OpenClawError(
                 "PII analysis needs NER but the worker pool is not running",
                 code="pii_analysis_failed",
             )
-        if self._ner:
-            self.ner_runs += 1
-        return self._presidio(self._analyzer, self._analyze_lock, text)
+        self.ner_runs += 1
+        try:
+            (spans,) = self._pipeline.spans([text])
+        except Exception as exc:
+            # spaCy's messages can quote the text; ours must not carry PII.
+            log.error("PII analysis failed in spaCy: %s", type(exc).__name__)
+            raise OpenClawError(
+                f"PII analysis failed ({type(exc).__name__} in spaCy)",
+                code="pii_analysis_failed",
+            ) from None
+        return list(spans)
 
-    def _compute_many(self, jobs: list[tuple[bytes, str, str]]) -> list[tuple[Finding, ...]]:
-        return [self._compute(key, text, route) for key, text, route in jobs]
+    def _patterns_in(self, text: str) -> tuple[Finding, ...]:
+        """What presidio's pattern recognizers find (nothing if the prefilter rules it out)."""
+        if not self._patterns_may_match(text):
+            return ()
+        assert self._patterns is not None
+        return self._presidio(self._patterns, self._pattern_lock, text)
 
-    async def _run_local(
-        self, local: dict[bytes, tuple[str, str]], found: dict[bytes, tuple[Finding, ...]]
-    ) -> None:
-        jobs = [(key, text, route) for key, (text, route) in local.items()]
-        loop = asyncio.get_running_loop()
-        computed = await loop.run_in_executor(self._get_executor(), self._compute_many, jobs)
-        for (key, _, _), findings in zip(jobs, computed, strict=True):
-            found[key] = findings
+    def _compute_many(
+        self, jobs: list[tuple[bytes, str, str]], remote: Collection[bytes]
+    ) -> list[tuple[Finding, ...]]:
+        """The thread's share: patterns for every job, and NER here for those not remote."""
+        out: list[tuple[Finding, ...]] = []
+        for key, text, route in jobs:
+            if key in remote:
+                out.append(self._patterns_in(text))
+            else:
+                out.append(self._compute(text, route))
+        return out
 
-    async def _gather_remote(
+    async def _analyse(
         self,
-        pool: PiiScanPool,
-        spec: tuple[tuple[str, ...], float],
+        local: dict[bytes, tuple[str, str]],
         remote: dict[bytes, str],
         found: dict[bytes, tuple[Finding, ...]],
     ) -> None:
-        keys = list(remote)
-        self.ner_runs += len(keys)
-        answers = await asyncio.gather(*(pool.scan(spec, [remote[k]]) for k in keys))
-        for key, (findings,) in zip(keys, answers, strict=True):
+        """Analyse ``local`` on the worker thread while ``remote`` pieces are in the pool."""
+        jobs = [(key, text, route) for key, (text, route) in local.items()]
+        loop = asyncio.get_running_loop()
+        thread = loop.run_in_executor(self._get_executor(), self._compute_many, jobs, remote)
+        if not remote:
+            computed = await thread
+        else:
+            assert self._pool is not None
+            keys = list(remote)
+            self.ner_runs += len(keys)
+            pool = self._pool
+            scans = asyncio.gather(*(pool.scan([remote[k]]) for k in keys))
+            computed, answers = await asyncio.gather(thread, scans)
+            spans = {k: got[0] for k, got in zip(keys, answers, strict=True)}
+        for (key, _, _), findings in zip(jobs, computed, strict=True):
+            if key in remote:
+                ner = ner_findings(spans[key], self.active_entities, self.score_threshold)
+                findings = sorted_findings([*findings, *ner])
             self._cache_put(key, findings)
             found[key] = findings
 
@@ -545,25 +524,20 @@ class PiiEngine:
         with lock:
             self.presidio_runs += 1
             for offset, piece in split_text(text, _CHUNK):
-                results = self._call_presidio(analyzer, piece, None)
+                results = self._call_presidio(analyzer, piece)
                 findings.extend(
                     Finding(r.entity_type, r.start + offset, r.end + offset, float(r.score))
                     for r in results
                 )
         return sorted_findings(findings)
 
-    def _call_presidio(
-        self, analyzer: AnalyzerEngine, text: str, artifacts: NlpArtifacts | None
-    ) -> list[RecognizerResult]:
+    def _call_presidio(self, analyzer: AnalyzerEngine, text: str) -> list[RecognizerResult]:
         try:
             return analyzer.analyze(
                 text=text,
                 language=self.language,
-                entities=list(
-                    self._pattern_entities if analyzer is self._patterns else self.active_entities
-                ),
+                entities=list(self._pattern_entities),
                 score_threshold=self.score_threshold,
-                nlp_artifacts=artifacts,
             )
         except Exception as exc:
             # Presidio's messages can quote the text; ours must not carry PII.

@@ -1,17 +1,22 @@
-"""A supervised pool of worker processes that run PII analysis with spaCy NER.
+"""A supervised pool of worker processes that run spaCy NER for the PII engine.
 
 spaCy NER is nearly all of the PII cost (milliseconds per 200 characters against a tenth of
 a millisecond for presidio's patterns) and holds the GIL, so in the daemon's process it used
 one core however many the machine has, and its work competed with the event loop. The pool
-moves it into ``workers`` processes, each of which loads presidio and the pipeline once
-(:mod:`.worker`); the daemon keeps the cheap parts (cache, prefilter, NER gate, patterns).
+moves it into ``workers`` processes, each of which holds the pipeline and nothing else: no
+presidio (:mod:`.worker`). A worker answers entity spans; the daemon keeps the cheap parts
+(cache, prefilter, NER gate, the pattern recognizers, which run while the worker works) and
+maps the spans to findings (:mod:`.ner`).
 
 How it is run:
 
 - **Processes** come from a ``forkserver`` context where the platform has one, else
   ``spawn``: a worker never inherits the daemon's event loop, threads or sockets. The fork
-  server preloads spaCy and presidio, so a replacement worker starts without importing them
-  again.
+  server loads the pipeline itself (:mod:`.preload`) and freezes it out of the garbage
+  collector's reach, so each worker forked from it shares those pages instead of holding a
+  copy, and a replacement worker starts in milliseconds. Workers run single-threaded BLAS
+  (``OPENBLAS_NUM_THREADS=1`` unless it is set): the pool is the parallelism, and BLAS threads
+  on top of it would fight the other workers for the same cores.
 - **One slot per worker**: a thread in the daemon that owns the worker's pipe. It takes the
   next job from one shared queue (so an idle worker takes the next job), adds the jobs queued
   behind it up to ``batch_chars`` characters (they go through ``nlp.pipe`` together), sends
@@ -38,8 +43,9 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
@@ -49,20 +55,17 @@ from typing import Any
 from openclaw.config.schema import PiiSettings
 from openclaw.errors import ConfigError, OpenClawError, ServiceUnavailable
 from openclaw.policies.pii import worker
-from openclaw.policies.pii.findings import Finding
-from openclaw.policies.pii.nlp import installed_pipelines, is_installed
-from openclaw.policies.pii.worker import Spec, WorkerState
+from openclaw.policies.pii.pipeline import PRELOAD_ENV, installed_pipelines, is_installed
+from openclaw.policies.pii.worker import Spans, WorkerState
 
 log = logging.getLogger("openclaw.policies.pii.pool")
 
 DEFAULT_SCAN_TIMEOUT = 2.0
-# A worker loads presidio and the pipeline (about 1-3 s; more on a loaded machine).
+# A worker loads the pipeline (about 1-3 s; more on a loaded machine; ms from a fork server).
 _START_TIMEOUT = 120.0
 # After a worker failed to start, wait this long before the slot tries again.
 _RESTART_BACKOFF = 1.0
-_PRELOAD = ["spacy", "presidio_analyzer", "openclaw.policies.pii.worker"]
-
-Findings = list[tuple[Finding, ...]]
+_PRELOAD = ["openclaw.policies.pii.worker", "openclaw.policies.pii.preload"]
 
 
 def default_workers(cpus: int | None = None) -> int:
@@ -78,11 +81,41 @@ def scan_failed(why: str) -> ServiceUnavailable:
     )
 
 
+@contextmanager
+def _environment(overrides: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``overrides`` while processes are started, as it was afterwards."""
+    saved = {k: os.environ.get(k) for k in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+class _Counter:
+    """An integer several threads add to and read."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        with self._lock:
+            self.value += 1
+
+    def acquire(self) -> None:
+        with self._lock:
+            self.value -= 1
+
+
 @dataclass
 class _Job:
-    spec: Spec
     texts: Sequence[str]
-    future: Future[Findings] = field(default_factory=Future)
+    future: Future[Spans] = field(default_factory=Future)
 
     @property
     def chars(self) -> int:
@@ -118,7 +151,7 @@ class _Slot:
         parent, child = ctx.Pipe(duplex=True)
         proc = ctx.Process(  # type: ignore[attr-defined]
             target=worker.main,
-            args=(child, self.pool.candidates, self.pool.language, self.pool.initializer),
+            args=(child, self.pool.candidates, self.pool.initializer),
             name=f"openclaw-pii-worker-{self.index}",
             daemon=True,
         )
@@ -200,7 +233,9 @@ class _Slot:
 
     def _run(self) -> None:
         while True:
+            self.pool.idle.release()
             first = self.pool.jobs.get()
+            self.pool.idle.acquire()
             if first is None or self.pool.closing:
                 self.pool.jobs.put(None)  # let the other slots see it too
                 return
@@ -216,7 +251,11 @@ class _Slot:
             self._serve(batch)
 
     def _take_batch(self, first: _Job) -> list[_Job]:
-        """``first`` and the jobs queued behind it, up to ``batch_chars``; cancelled ones out."""
+        """``first`` and the jobs queued behind it, up to ``batch_chars``; cancelled ones out.
+
+        Only while no other worker is idle: an idle one should take the next job (the chunks of
+        one long text then run side by side), and batching pays only once all are busy.
+        """
         batch: list[_Job] = []
         chars = 0
         job: _Job | None = first
@@ -224,7 +263,7 @@ class _Slot:
             if job.future.set_running_or_notify_cancel():
                 batch.append(job)
                 chars += job.chars
-            if chars >= self.pool.batch_chars:
+            if chars >= self.pool.batch_chars or self.pool.idle.value > 0:
                 break
             try:
                 job = self.pool.jobs.get_nowait()
@@ -238,8 +277,9 @@ class _Slot:
     def _serve(self, batch: list[_Job]) -> None:
         conn = self.conn
         assert conn is not None
+        texts = [t for job in batch for t in job.texts]
         try:
-            conn.send(("scan", [(job.spec, job.texts) for job in batch]))
+            conn.send(("ner", texts))
             answered = conn.poll(self.pool.scan_timeout)
             reply = conn.recv() if answered else None
         except (EOFError, OSError):
@@ -255,14 +295,16 @@ class _Slot:
             return
         kind, payload = reply
         if kind == "ok":
-            for job, found in zip(batch, payload, strict=True):
-                job.future.set_result(found)
+            at = 0
+            for job in batch:
+                job.future.set_result(payload[at : at + len(job.texts)])
+                at += len(job.texts)
             return
         for job in batch:
-            # Presidio raised in the worker: the engine error of the in-process engine.
+            # spaCy raised in the worker: the engine error of the in-process engine.
             job.future.set_exception(
                 OpenClawError(
-                    f"PII analysis failed ({payload} in presidio)", code="pii_analysis_failed"
+                    f"PII analysis failed ({payload} in spaCy)", code="pii_analysis_failed"
                 )
             )
 
@@ -274,7 +316,7 @@ def _kill(proc: BaseProcess) -> None:
 
 
 class PiiScanPool:
-    """Worker processes that run full PII analysis (patterns and NER). See the module doc.
+    """Worker processes that run spaCy NER and answer entity spans. See the module doc.
 
     ``spacy_model``: ``"auto"``/None (the best installed English pipeline that loads), a
     package name (must be installed, else :class:`ConfigError`), or ``"none"`` (no NER: the
@@ -311,6 +353,8 @@ class PiiScanPool:
             self.context.set_forkserver_preload(_PRELOAD)  # type: ignore[attr-defined]
         self.candidates: list[str] = self._candidates()
         self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        #: How many slots are waiting for a job (they take the next one before any batching).
+        self.idle = _Counter()
         self.slots: list[_Slot] = []
         self.closing = False
         #: The pipeline the workers loaded (None: no NER; pattern-only).
@@ -356,7 +400,12 @@ class PiiScanPool:
         if not self.candidates or self.slots:
             return
         slots = [_Slot(self, i) for i in range(self.workers)]
-        await asyncio.gather(*(asyncio.to_thread(s.spawn) for s in slots))
+        env = {PRELOAD_ENV: ",".join(self.candidates)}
+        if "OPENBLAS_NUM_THREADS" not in os.environ:
+            env["OPENBLAS_NUM_THREADS"] = "1"
+        # The fork server (started by the first worker) and spawned workers take these.
+        with _environment(env):
+            await asyncio.gather(*(asyncio.to_thread(s.spawn) for s in slots))
         first = slots[0]
         self.package, self.version, self.failed = first.package, first.version, first.failed
         if self.package is None:
@@ -383,22 +432,23 @@ class PiiScanPool:
     def running(self) -> bool:
         return bool(self.slots) and not self.closing
 
-    def submit(self, spec: Spec, texts: Sequence[str]) -> Future[Findings]:
-        """Queue one job; its future has one tuple of findings per text, in order."""
-        job = _Job(spec, list(texts))
+    def submit(self, texts: Sequence[str]) -> Future[Spans]:
+        """Queue one job; its future has one tuple of entity spans per text, in order."""
+        job = _Job(list(texts))
         if not self.running:
             job.future.set_exception(scan_failed("the PII worker pool is not running"))
             return job.future
         self.jobs.put(job)
         return job.future
 
-    async def scan(self, spec: Spec, texts: Sequence[str]) -> Findings:
-        """Findings per text from a worker; raises ``pii_scan_failed`` (503) if none answers."""
-        return await asyncio.wrap_future(self.submit(spec, texts))
+    async def scan(self, texts: Sequence[str]) -> Spans:
+        """Entity spans per text from a worker; raises ``pii_scan_failed`` (503) if none
+        answers."""
+        return await asyncio.wrap_future(self.submit(texts))
 
-    def scan_blocking(self, spec: Spec, texts: Sequence[str]) -> Findings:
+    def scan_blocking(self, texts: Sequence[str]) -> Spans:
         """:meth:`scan` for synchronous callers; blocks the calling thread until answered."""
-        return self.submit(spec, texts).result()
+        return self.submit(texts).result()
 
     def status(self) -> dict[str, Any]:
         """Workers, their process ids, restarts and resident memory (MB), for status/bench."""
