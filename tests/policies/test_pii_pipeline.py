@@ -9,10 +9,9 @@ import os
 import subprocess
 import sys
 
+from openclaw.policies.pii.pipeline import OpenBlasOps, load_pipeline
 from policies.corpus.ner_gate_cases import CASES
 from policies.pii_corpus import pattern_cases, private_persons, public_prompts
-
-from openclaw.policies.pii.pipeline import OpenBlasOps, load_pipeline
 
 
 def corpus_texts() -> list[str]:
