@@ -36,8 +36,9 @@ from presidio_analyzer.nlp_engine import (
     SpacyNlpEngine,
 )
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
+from openclaw.policies.pii.names import given_names, listed_companies, person_shaped
 from openclaw.policies.pii.recognizers import NER_ENTITIES
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -177,7 +178,9 @@ class LoadedSpacyNlpEngine(SpacyNlpEngine):
     """Presidio's spaCy engine around a :class:`SharedPipeline`; ``load()`` never downloads.
 
     Only the requested NER labels are kept; the others are ignored here rather than logged
-    by presidio on every text as "not mapped to a Presidio entity".
+    by presidio on every text as "not mapped to a Presidio entity". When PERSON is
+    requested, an ORG span shaped like a person's name (:func:`.names.person_shaped`) is
+    relabelled PERSON first: the small pipeline tags some private persons as ORG.
     """
 
     nlp: Any
@@ -195,6 +198,10 @@ class LoadedSpacyNlpEngine(SpacyNlpEngine):
         self.pipeline = pipeline
         self.nlp = {language: pipeline.nlp}
         self._stop = frozenset(pipeline.nlp.Defaults.stop_words)
+        self._orgs_as_persons = "PERSON" in entities
+        if self._orgs_as_persons:  # load the gazetteers now, not on the first request
+            given_names()
+            listed_companies()
 
     def load(self) -> None:
         """Loaded by :class:`SharedPipeline`; presidio's version would download."""
@@ -213,9 +220,15 @@ class LoadedSpacyNlpEngine(SpacyNlpEngine):
         return artifacts
 
     def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
-        entities, scores = self._get_updated_entities(
-            list(self._get_entities(doc)), self._get_scores_for_entities(doc)
-        )
+        spans = list(self._get_entities(doc))
+        if self._orgs_as_persons:
+            spans = [
+                Span(doc, e.start, e.end, label="PERSON")
+                if e.label_ == "ORG" and person_shaped(e.text)
+                else e
+                for e in spans
+            ]
+        entities, scores = self._get_updated_entities(spans, self._get_scores_for_entities(doc))
         return NlpArtifacts(
             entities=entities,
             tokens=doc,
