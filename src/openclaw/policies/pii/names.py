@@ -47,13 +47,13 @@ from pytickersymbols.indices_data import INDICES
 
 from openclaw.policies.sightings import clean_span
 
-# Words that make a multi-word span an organisation, not a person. Surnames that are also
-# such words (Church, Hall, Park, King, Mills) are left out on purpose.
+# Words that make a multi-word span an organisation, not a person. None is a surname in
+# Faker's data (so no Church, Hall, Park, King, Mills, Brands); the tests check that.
 ORG_WORDS = frozenset(
     {
         "Academy", "Agency", "Air", "Airlines", "Airways", "Associates", "Association",
-        "Automotive", "Bancorp", "Bank", "Brands", "Capital", "Chemicals", "Clinic", "Club",
-        "College", "Communications", "Company", "Corp", "Corporation", "Council",
+        "Automotive", "Bancorp", "Bank", "Capital", "Chemicals", "Clinic", "Club",
+        "College", "Communications", "Corp", "Corporation", "Council",
         "Department", "Electric", "Energy", "Entertainment", "Films", "Financial", "Foods",
         "Foundation", "Fund", "Group", "Healthcare", "Holding", "Holdings", "Hospital",
         "Hotels", "Inc", "Incorporated", "Industries", "Institute", "Insurance",
