@@ -99,29 +99,38 @@ def targets(doc: Doc) -> list[Doc]:
         None if a is None else a <= 5,
         "the output repeats, the last question is new: the output's chunks are cached",
     )
-    r = _div(_rps(idx, HEADLINE, "name-200"), _rps(idx, ONE_WORKER, "name-200"))
+    pool = doc.get("pool_scaling") or {}
+    ratios = [pool.get(f"2_over_1_{size}B") for size in (200, 4096)]
+    known = [float(r) for r in ratios if isinstance(r, (int, float))]
     add(
-        "PII throughput, 2 workers over 1 (prompt with a name, 32 connections)",
+        "PII throughput, 2 NER workers over 1 (the pool on both CPUs, unique texts with a "
+        "name, 32 in flight)",
         "≥ 1.6×",
-        None if r is None else f"{r:.2f}×",
-        None if r is None else r >= 1.6,
+        None if len(known) < 2 else f"{known[0]:.2f}× for 200-char texts, {known[1]:.2f}× for 4 KB",
+        None if len(known) < 2 else min(known) >= 1.6,
+        "python -m openclaw.policies.pii.bench --pool; the gateway points pin the system "
+        "under test to one CPU, where a second worker has no core (seed-default-1worker rows "
+        "are shown for that reason, not as this target)",
     )
     procs = pool_processes(doc)
     workers = [p for p in procs if p.get("role") == "worker"]
     info = doc["systems"].get(SYSTEM) or {}
-    total = info.get("rss_after_start_mb")
+    total = info.get("pss_after_start_mb")
+    rss = info.get("rss_after_start_mb")
     limit = 150 + 120 * len(workers)
     add(
-        "memory: gateway and NER pool, RSS after start",
+        "memory: gateway and NER pool after start",
         "≤ 150 MB + 120 MB per worker",
         None
         if total is None or not workers
-        else f"{total:.0f} MB, {len(workers)} workers of "
+        else f"{total:.0f} MB PSS for {len(workers)} workers (RSS per worker "
         + ", ".join(f"{w['rss_mb']:.0f}" for w in workers)
-        + " MB",
+        + f" MB; RSS summed over every process {rss:.0f} MB)",
         None if total is None or not workers else total <= limit,
-        "RSS counts pages a worker shares with the fork server in both; PSS per process is "
-        "in the JSON",
+        "total = proportional set size summed over the gateway, the fork server, the workers "
+        "and the resource tracker: pages the workers share with the fork server (the "
+        "preloaded pipeline) count once, as they occupy memory once; summed RSS counts them "
+        "in every process",
     )
     return rows
 
@@ -157,4 +166,22 @@ def markdown(doc: Doc) -> list[str]:
             f"- pid {p['pid']} ({p.get('role', '?')}): RSS {p['rss_mb']} MB, PSS {p['pss_mb']} MB"
             for p in procs
         ]
+    pool = doc.get("pool_scaling") or {}
+    if "1_worker" in pool:
+        lines += [
+            "",
+            "NER pool alone on both CPUs (`python -m openclaw.policies.pii.bench --pool`):",
+            "",
+        ]
+        lines += [
+            "| Workers | texts/s 200 chars | texts/s 4 KB | p50 alone 200 chars | p50 alone 4 KB |"
+        ]
+        lines += ["|---|---|---|---|---|"]
+        for n in (1, 2):
+            f = pool[f"{n}_worker"]
+            lines.append(
+                f"| {n} | {f['texts_per_s_200B_32_in_flight']} | "
+                f"{f['texts_per_s_4096B_32_in_flight']} | {f['p50_ms_200B_alone']} ms | "
+                f"{f['p50_ms_4096B_alone']} ms |"
+            )
     return [*lines, ""]

@@ -141,6 +141,10 @@ class Proc:
     def rss_bytes(self) -> int:
         return sum(rss_bytes(p) for p in self.tree())
 
+    def pss_bytes(self) -> int:
+        """The memory the process tree really holds: shared pages counted once."""
+        return sum(pss_bytes(p) for p in self.tree())
+
 
 def _stat_fields(pid: int) -> list[str] | None:
     try:

@@ -300,6 +300,7 @@ class Runner:
             self.systems[key] = {
                 "title": system.title,
                 "rss_after_start_mb": round(system.rss_after_start / MB, 1),
+                "pss_after_start_mb": round(system.pss_after_start / MB, 1),
                 **system.info,
             }
             try:
@@ -309,6 +310,33 @@ class Runner:
                 self.systems[key]["children_rss_mb"] = system.children_rss_mb()
             finally:
                 system.stop()
+
+    def pool_scaling(self) -> dict[str, object] | None:
+        """The NER pool alone with 1 and then 2 workers, on both CPUs (the gateway points pin
+        the system under test to one, where a second worker has no core to run on).
+
+        ``python -m openclaw.policies.pii.bench --pool``: unique texts that each name a person,
+        200 characters and 4 KB, 32 scans in flight. Only in full runs of the headline.
+        """
+        if self.opts.quick or not (self.opts.only is None or "seed-default" in self.opts.only):
+            return None
+        cpus = sorted(os.sched_getaffinity(0) | set(range(os.cpu_count() or 1)))
+        log(f"NER pool scaling, 1 and 2 workers, on CPUs {cpus}...")
+        try:
+            out = subprocess.run(
+                [sys.executable, "-m", "openclaw.policies.pii.bench", "--pool", "--runs", "60"],
+                capture_output=True,
+                text=True,
+                timeout=900,
+                check=True,
+                preexec_fn=lambda: os.sched_setaffinity(0, cpus),
+            )
+            result: dict[str, object] = json.loads(out.stdout)
+        except (subprocess.SubprocessError, ValueError) as exc:
+            log(f"pool scaling failed: {type(exc).__name__}: {exc}")
+            return {"error": f"{type(exc).__name__}: {exc}"}
+        result["cpus"] = cpus
+        return result
 
     def self_check(self) -> dict[str, object]:
         """The upstream's own throughput at 32 connections, before anything else."""
@@ -348,6 +376,7 @@ class Runner:
         try:
             check = self.self_check()
             self.run_points()
+            pool = self.pool_scaling()
             if opts.only is None or "soak" in opts.only:
                 try:
                     soak = run_soak(self)
@@ -389,6 +418,7 @@ class Runner:
             "points": self.points,
             "skipped": self.skipped,
             "soak": soak,
+            "pool_scaling": pool,
             "notes": self.ctx.notes,
         }
 

@@ -61,6 +61,7 @@ class System(ABC):
         self.url = ""
         self.token: str | None = None
         self.rss_after_start = 0
+        self.pss_after_start = 0
         self.info: dict[str, object] = {}
 
     @abstractmethod
@@ -366,6 +367,7 @@ class Gateway(System):
         self.proc = Proc(self.key, argv, log, env=env).start()
         wait_http(f"{base}/healthz", self.proc, timeout=120)
         self.rss_after_start = self.rss_bytes()
+        self.pss_after_start = self.proc.pss_bytes()
         self.url = base + CHAT_PATH
         self.token = ctx.token
         self.info = {"home": str(self.home), "argv": argv[len(ctx.pinning.prefix("system")) :]}

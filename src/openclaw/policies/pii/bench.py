@@ -76,7 +76,8 @@ async def _pool_figures(spacy_model: str, workers: int, runs: int) -> dict[str, 
     await pool.start()
     try:
         engine = PiiEngine(pool=pool, cache_size=0)
-        out: dict[str, object] = {"rss_mb": pool.status()["rss_mb"]}
+        status = pool.status()
+        out: dict[str, object] = {"rss_mb": status["rss_mb"], "pss_mb": status["pss_mb"]}
         salt = 0
         for size in (200, 4096):
 

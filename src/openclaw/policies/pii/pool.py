@@ -451,7 +451,7 @@ class PiiScanPool:
         return self.submit(texts).result()
 
     def status(self) -> dict[str, Any]:
-        """Workers, their process ids, restarts and resident memory (MB), for status/bench."""
+        """Workers, their process ids, restarts and memory (RSS and PSS, MB), for status/bench."""
         return {
             "package": self.package,
             "workers": len(self.slots),
@@ -459,6 +459,7 @@ class PiiScanPool:
             "restarts": sum(s.restarts for s in self.slots),
             "pids": [s.pid for s in self.slots],
             "rss_mb": [_rss_mb(s.pid) for s in self.slots],
+            "pss_mb": [_pss_mb(s.pid) for s in self.slots],
         }
 
     async def aclose(self) -> None:
@@ -482,12 +483,22 @@ class PiiScanPool:
 
 def _rss_mb(pid: int | None) -> float | None:
     """Resident set size of a process from /proc (None where there is no /proc)."""
+    return _proc_mb(pid, "status", "VmRSS:")
+
+
+def _pss_mb(pid: int | None) -> float | None:
+    """Proportional set size: pages shared with the fork server and the other workers (the
+    preloaded pipeline) count once across them. None where /proc has no smaps_rollup."""
+    return _proc_mb(pid, "smaps_rollup", "Pss:")
+
+
+def _proc_mb(pid: int | None, name: str, key: str) -> float | None:
     if pid is None:
         return None
     try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        with open(f"/proc/{pid}/{name}", encoding="ascii") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(key):
                     return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         return None
