@@ -166,6 +166,22 @@ def markdown(doc: Doc) -> list[str]:
             f"- pid {p['pid']} ({p.get('role', '?')}): RSS {p['rss_mb']} MB, PSS {p['pss_mb']} MB"
             for p in procs
         ]
+    pii = doc.get("pii_precision") or {}
+    if "names_recall" in pii:
+        n = pii["prompts"]
+        lines += [
+            "",
+            f"PII precision and recall of the default install ({pii['mode']}; corpora in "
+            "`tests/policies/corpus/`, `python -m benchmarks.precision`):",
+            "",
+            "| Public-entity prompts rerouted | Place-only rerouted | Private person rerouted "
+            "| Names recall | Pattern recall |",
+            "|---|---|---|---|---|",
+            f"| {pii['public_entity_rerouted']:.0%} of {n['public']} | "
+            f"{pii['place_only_rerouted']:.0%} | {pii['private_person_rerouted']:.0%} of "
+            f"{n['private']} | {pii['names_recall']:.0%} | {pii['pattern_recall']:.0%} of "
+            f"{n['patterns']} |",
+        ]
     pool = doc.get("pool_scaling") or {}
     if "1_worker" in pool:
         lines += [

@@ -338,6 +338,25 @@ class Runner:
         result["cpus"] = cpus
         return result
 
+    def pii_precision(self) -> dict[str, object] | None:
+        """Precision and recall of the default install's PII rule (``benchmarks.precision``)."""
+        if self.opts.quick or not (self.opts.only is None or "seed-default" in self.opts.only):
+            return None
+        log("PII precision and recall on the corpora...")
+        try:
+            out = subprocess.run(
+                [sys.executable, "-m", "benchmarks.precision"],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=True,
+            )
+            result: dict[str, object] = json.loads(out.stdout)
+        except (subprocess.SubprocessError, ValueError) as exc:
+            log(f"PII precision failed: {type(exc).__name__}: {exc}")
+            return {"error": f"{type(exc).__name__}: {exc}"}
+        return result
+
     def self_check(self) -> dict[str, object]:
         """The upstream's own throughput at 32 connections, before anything else."""
         direct = Direct(self.upstream)
@@ -377,6 +396,7 @@ class Runner:
             check = self.self_check()
             self.run_points()
             pool = self.pool_scaling()
+            precision = self.pii_precision()
             if opts.only is None or "soak" in opts.only:
                 try:
                     soak = run_soak(self)
@@ -419,6 +439,7 @@ class Runner:
             "skipped": self.skipped,
             "soak": soak,
             "pool_scaling": pool,
+            "pii_precision": precision,
             "notes": self.ctx.notes,
         }
 

@@ -24,6 +24,7 @@ from openclaw.policies.pii.gate import (
 )
 from openclaw.policies.pii.pipeline import shared_pipeline
 from policies.corpus.ner_gate_cases import CASES
+from policies.pii_corpus import pattern_cases, private_persons, public_prompts
 
 NER_TYPES = ("PERSON", "LOCATION")
 
@@ -179,3 +180,30 @@ def test_shipped_word_list_loads() -> None:
     assert len(only_lower) > 50_000
     assert "deploy" in only_lower and "mark" not in only_lower
     assert not only_lower & also_capital
+
+
+def test_ner_windows_hold_each_candidate_word_with_its_neighbours(gate: NerGate) -> None:
+    words = [f"w{i}" for i in range(40)]
+    words[5], words[30] = "Giulia", "Bianchi"
+    text = " ".join(words)
+    (first, second) = gate.ner_windows(text, margin=3)
+    assert text[first[0] : first[1]] == "w2 w3 w4 Giulia w6 w7 w8"
+    assert text[second[0] : second[1]] == "w27 w28 w29 Bianchi w31 w32 w33"
+    # Windows that touch merge; a text with nothing to read has none.
+    assert len(gate.ner_windows(text, margin=12)) == 1
+    assert gate.ner_windows("please summarise the notes below") == []
+
+
+def test_windowed_ner_finds_what_whole_text_ner_finds_on_every_corpus(
+    spacy_package: str, ungated: PiiEngine
+) -> None:
+    """The gated engine reads only the windows; its findings match reading everything, on
+    the gate corpus, the precision corpus, the private-person corpus and the patterns."""
+    gated = PiiEngine(spacy_model=spacy_package, cache_size=0)
+    texts = [p for _, p in public_prompts()] + [p for _, p in private_persons()]
+    texts += [p for _, _, p in pattern_cases()]
+    long_text = " ".join(p for _, p in public_prompts()[:30])  # windows well inside a text
+    for text in [*texts, long_text]:
+        assert gated.analyze_text(text) == ungated.analyze_text(text), text
+    windows = NerGate().ner_windows(long_text)
+    assert sum(b - a for a, b in windows) < 0.8 * len(long_text)  # really read in windows

@@ -18,7 +18,9 @@ These things keep the cost of a request to the cost of its new text, and that sm
   a valid number, with the same results. It was nearly all of the pattern-only cost.
 - **NER gate.** With names and places on, a text in which no word could start a name
   (:mod:`.gate`) skips NER and gets the pattern recognizers only, whose prefilter may then
-  skip presidio too.
+  skip presidio too. A text that needs NER is read by it only in windows: each word that
+  could begin a name with eight words either side (the whole text when the windows would
+  cover most of it).
 - **Chunks.** A text longer than ``chunk_chars`` is cut at paragraph or sentence breaks
   (:mod:`.chunks`); each chunk is cached and scanned on its own, so a long tool output that
   comes back every turn is scanned once, and its chunks run on all workers at once.
@@ -108,6 +110,8 @@ PATTERN_CHUNK_CHARS = 16384
 # spaCy refuses texts over nlp.max_length (1,000,000 characters) and NER memory grows with
 # length; a longer text that reaches presidio whole (chunk_chars=0) is analysed in pieces.
 _CHUNK = 100_000
+# NER reads the whole text when the gate's windows would cover more than this share of it.
+_WHOLE_TEXT_SHARE = 0.8
 _WARM_UP = (
     "Jane Doe of Berlin: jane.doe@example.com, +1 212-555-0123, 10.0.0.1, card "
     "4111 1111 1111 1111, ssn 219-09-9999, account 12345678, passport 912803456."
@@ -325,8 +329,9 @@ class PiiEngine:
                 spans: list[EntitySpan] | None = None
                 if route == "ner" and self._pool is not None:
                     self.ner_runs += 1
-                    (got,) = self._pool.scan_blocking([piece])
-                    spans = list(got)
+                    parts = self._ner_parts(piece)
+                    got = self._pool.scan_blocking([piece[a:b] for a, b in parts])
+                    spans = _shifted_spans(parts, got)
                 hit = self._compute(piece, route, spans)
                 self._cache_put(key, hit)
             out.extend(shifted(hit, offset))
@@ -456,6 +461,17 @@ class PiiEngine:
             findings.extend(ner_findings(text, spans, self.active_entities, self.score_threshold))
         return sorted_findings(findings)
 
+    def _ner_parts(self, text: str) -> list[tuple[int, int]]:
+        """Where in ``text`` NER reads: the gate's windows around the words that could begin
+        a name, or all of it (no gate, or windows covering most of it anyway)."""
+        whole = [(0, len(text))]
+        if self._gate is None:
+            return whole
+        windows = self._gate.ner_windows(text)
+        if not windows or sum(b - a for a, b in windows) > _WHOLE_TEXT_SHARE * len(text):
+            return whole
+        return windows
+
     def _local_spans(self, text: str) -> list[EntitySpan]:
         if self._pipeline is None:
             raise OpenClawError(
@@ -463,8 +479,9 @@ class PiiEngine:
                 code="pii_analysis_failed",
             )
         self.ner_runs += 1
+        parts = self._ner_parts(text)
         try:
-            (spans,) = self._pipeline.spans([text])
+            found = self._pipeline.spans([text[a:b] for a, b in parts])
         except Exception as exc:
             # spaCy's messages can quote the text; ours must not carry PII.
             log.error("PII analysis failed in spaCy: %s", type(exc).__name__)
@@ -472,7 +489,7 @@ class PiiEngine:
                 f"PII analysis failed ({type(exc).__name__} in spaCy)",
                 code="pii_analysis_failed",
             ) from None
-        return list(spans)
+        return _shifted_spans(parts, found)
 
     def _patterns_in(self, text: str) -> tuple[Finding, ...]:
         """What presidio's pattern recognizers find (nothing if the prefilter rules it out)."""
@@ -510,9 +527,12 @@ class PiiEngine:
             keys = list(remote)
             self.ner_runs += len(keys)
             pool = self._pool
-            scans = asyncio.gather(*(pool.scan([remote[k]]) for k in keys))
+            parts = {k: self._ner_parts(remote[k]) for k in keys}
+            scans = asyncio.gather(
+                *(pool.scan([remote[k][a:b] for a, b in parts[k]]) for k in keys)
+            )
             computed, answers = await asyncio.gather(thread, scans)
-            spans = {k: got[0] for k, got in zip(keys, answers, strict=True)}
+            spans = {k: _shifted_spans(parts[k], got) for k, got in zip(keys, answers, strict=True)}
         for (key, text, _), findings in zip(jobs, computed, strict=True):
             if key in remote:
                 ner = ner_findings(text, spans[key], self.active_entities, self.score_threshold)
@@ -557,6 +577,17 @@ class PiiEngine:
                     max_workers=1, thread_name_prefix="openclaw-pii"
                 )
             return self._executor
+
+
+def _shifted_spans(
+    parts: Sequence[tuple[int, int]], found: Sequence[Sequence[EntitySpan]]
+) -> list[EntitySpan]:
+    """Spans found in each part of a text, as positions in the text."""
+    return [
+        (label, start + a, end + a)
+        for (a, _), spans in zip(parts, found, strict=True)
+        for label, start, end in spans
+    ]
 
 
 def _analyzer(

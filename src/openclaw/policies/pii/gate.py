@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import gzip
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from importlib.resources import files
 
 from spacy.lang.en.stop_words import STOP_WORDS
@@ -43,6 +43,8 @@ _WORDS_FILE = "pii_common_words.txt.gz"
 
 # Whitespace-separated words, each with what comes before it on its line (for sentence starts).
 _WORD = re.compile(r"\S+")
+#: Words either side of a word that needs NER that NER reads with it (:meth:`NerGate.ner_windows`).
+NER_WINDOW_WORDS = 8
 # A word's parts: runs of letters and digits, apostrophes kept inside (don't, o'clock).
 _PART = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 # What may stand between a sentence boundary and the first word of the next sentence.
@@ -392,18 +394,46 @@ class NerGate:
         )
 
     def needs_ner(self, text: str) -> bool:
+        return next(self._flagged(text), None) is not None
+
+    def ner_windows(self, text: str, margin: int = NER_WINDOW_WORDS) -> list[tuple[int, int]]:
+        """The parts of ``text`` NER must read: each word that could begin a name with
+        ``margin`` words either side, overlapping windows merged; ``[]`` if none.
+
+        The NER's decision about a word depends on the few words around it (its embedding
+        layers see four words either side), so a window of eight finds the same people and
+        places as the whole text does (``tests/policies/test_pii_gate.py`` checks it on the
+        corpora) and spares NER the sentences no name can be in.
+        """
+        words: list[tuple[int, int]] = []
+        windows: list[list[int]] = []
+        flagged = set(self._flagged(text, words))
+        for i in sorted(flagged):
+            a, b = max(0, i - margin), min(len(words) - 1, i + margin)
+            if windows and a <= windows[-1][1] + 1:
+                windows[-1][1] = max(windows[-1][1], b)
+            else:
+                windows.append([a, b])
+        return [(words[a][0], words[b][1]) for a, b in windows]
+
+    def _flagged(self, text: str, words: list[tuple[int, int]] | None = None) -> Iterator[int]:
+        """Indexes of the words that need NER; ``words`` (if given) gets every word's span.
+
+        Lazy: ``needs_ner`` stops at the first. ``words`` is complete only once exhausted.
+        """
         start = True  # the first word of the text starts a sentence
         end = 0
-        for m in _WORD.finditer(text):
+        for i, m in enumerate(_WORD.finditer(text)):
+            if words is not None:
+                words.append(m.span())
             if "\n" in text[end : m.start()]:
                 start = True  # the first word of a line
             word = m.group()
             # Most words of most texts: a plain lower-case dictionary word.
             if word not in self.lower_safe and self._word_needs_ner(word, start):
-                return True
+                yield i
             start = _ends_sentence(word)
             end = m.end()
-        return False
 
     def _word_needs_ner(self, word: str, start: bool) -> bool:
         core = word.lstrip(_OPENERS)
