@@ -191,7 +191,7 @@ def test_ner_windows_hold_each_candidate_word_with_its_neighbours(gate: NerGate)
     assert text[second[0] : second[1]] == "w27 w28 w29 Bianchi w31 w32 w33"
     # Windows that touch merge; a text with nothing to read has none.
     assert len(gate.ner_windows(text, margin=12)) == 1
-    assert gate.ner_windows("please summarise the notes below") == []
+    assert gate.ner_windows("please send the notes below to the team") == []
 
 
 def test_windowed_ner_finds_what_whole_text_ner_finds_on_every_corpus(
@@ -202,7 +202,12 @@ def test_windowed_ner_finds_what_whole_text_ner_finds_on_every_corpus(
     gated = PiiEngine(spacy_model=spacy_package, cache_size=0)
     texts = [p for _, p in public_prompts()] + [p for _, p in private_persons()]
     texts += [p for _, _, p in pattern_cases()]
-    long_text = " ".join(p for _, p in public_prompts()[:30])  # windows well inside a text
+    # Names far apart in one text: each public prompt between clean paragraphs.
+    clean = [t for cat, t, named in CASES if not named and cat.startswith("prose")]
+    long_text = " ".join(
+        f"{clean[2 * i % len(clean)]} {p} {clean[(2 * i + 1) % len(clean)]}"
+        for i, (_, p) in enumerate(public_prompts()[:20])
+    )
     for text in [*texts, long_text]:
         assert gated.analyze_text(text) == ungated.analyze_text(text), text
     windows = NerGate().ner_windows(long_text)

@@ -42,9 +42,6 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
-import faker.providers.person
-from pytickersymbols.indices_data import INDICES
-
 from openclaw.policies.sightings import clean_span
 
 # Words that make a multi-word span an organisation, not a person. None is a surname in
@@ -97,6 +94,10 @@ def _latin_name(name: str) -> bool:
 
 def _faker_first_names() -> Iterator[str]:
     """Every given name in Faker's person providers, for every locale it ships."""
+    # Imported here: Faker's and pytickersymbols' data cost about 10 MB, which a pattern-only
+    # gateway (no NER, so no ORG spans to read) should not pay.
+    import faker.providers.person
+
     package = faker.providers.person
     for module in pkgutil.iter_modules(package.__path__):
         provider = importlib.import_module(f"{package.__name__}.{module.name}").Provider
@@ -117,6 +118,8 @@ def given_names() -> frozenset[str]:
 
 
 def _company_names() -> Iterator[str]:
+    from pytickersymbols.indices_data import INDICES  # about 6 MB; see _faker_first_names
+
     for index in INDICES.values():
         for company in index.get("companies", ()):
             name = company.get("name")
