@@ -73,7 +73,7 @@ from openclaw.policies.pii.chunks import split_text
 from openclaw.policies.pii.findings import Finding, redact, shifted, sorted_findings
 from openclaw.policies.pii.gate import NerGate
 from openclaw.policies.pii.names import given_names, listed_companies
-from openclaw.policies.pii.ner import ner_findings
+from openclaw.policies.pii.ner import ner_findings, shifted_spans
 from openclaw.policies.pii.nlp import TokenizerNlpEngine
 from openclaw.policies.pii.pipeline import (
     EntitySpan,
@@ -331,7 +331,7 @@ class PiiEngine:
                     self.ner_runs += 1
                     parts = self._ner_parts(piece)
                     got = self._pool.scan_blocking([piece[a:b] for a, b in parts])
-                    spans = _shifted_spans(parts, got)
+                    spans = shifted_spans(parts, got)
                 hit = self._compute(piece, route, spans)
                 self._cache_put(key, hit)
             out.extend(shifted(hit, offset))
@@ -489,7 +489,7 @@ class PiiEngine:
                 f"PII analysis failed ({type(exc).__name__} in spaCy)",
                 code="pii_analysis_failed",
             ) from None
-        return _shifted_spans(parts, found)
+        return shifted_spans(parts, found)
 
     def _patterns_in(self, text: str) -> tuple[Finding, ...]:
         """What presidio's pattern recognizers find (nothing if the prefilter rules it out)."""
@@ -532,7 +532,7 @@ class PiiEngine:
                 *(pool.scan([remote[k][a:b] for a, b in parts[k]]) for k in keys)
             )
             computed, answers = await asyncio.gather(thread, scans)
-            spans = {k: _shifted_spans(parts[k], got) for k, got in zip(keys, answers, strict=True)}
+            spans = {k: shifted_spans(parts[k], got) for k, got in zip(keys, answers, strict=True)}
         for (key, text, _), findings in zip(jobs, computed, strict=True):
             if key in remote:
                 ner = ner_findings(text, spans[key], self.active_entities, self.score_threshold)
@@ -577,17 +577,6 @@ class PiiEngine:
                     max_workers=1, thread_name_prefix="openclaw-pii"
                 )
             return self._executor
-
-
-def _shifted_spans(
-    parts: Sequence[tuple[int, int]], found: Sequence[Sequence[EntitySpan]]
-) -> list[EntitySpan]:
-    """Spans found in each part of a text, as positions in the text."""
-    return [
-        (label, start + a, end + a)
-        for (a, _), spans in zip(parts, found, strict=True)
-        for label, start, end in spans
-    ]
 
 
 def _analyzer(

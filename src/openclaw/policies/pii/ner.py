@@ -15,7 +15,7 @@ organisation) counts as ``PERSON`` (:func:`.names.person_shaped`).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 from openclaw.policies.pii.findings import Finding
 from openclaw.policies.pii.names import person_shaped
@@ -45,3 +45,14 @@ def ner_findings(
         if entity is not None and entity in entities:
             out.append(Finding(entity, start, end, NER_SCORE))
     return out
+
+
+def shifted_spans(
+    parts: Sequence[tuple[int, int]], found: Sequence[Sequence[EntitySpan]]
+) -> list[EntitySpan]:
+    """Spans found in each part of a text, as positions in the text."""
+    return [
+        (label, start + a, end + a)
+        for (a, _), spans in zip(parts, found, strict=True)
+        for label, start, end in spans
+    ]
