@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from itertools import groupby
 from pathlib import Path
+from typing import Any
 
 from benchmarks import profile, wrk
 from benchmarks.loadgen import LoadResult, rounded
@@ -318,44 +319,29 @@ class Runner:
         ``python -m openclaw.policies.pii.bench --pool``: unique texts that each name a person,
         200 characters and 4 KB, 32 scans in flight. Only in full runs of the headline.
         """
-        if self.opts.quick or not (self.opts.only is None or "seed-default" in self.opts.only):
+        if not self._headline_extras():
             return None
         cpus = sorted(os.sched_getaffinity(0) | set(range(os.cpu_count() or 1)))
         log(f"NER pool scaling, 1 and 2 workers, on CPUs {cpus}...")
-        try:
-            out = subprocess.run(
-                [sys.executable, "-m", "openclaw.policies.pii.bench", "--pool", "--runs", "60"],
-                capture_output=True,
-                text=True,
-                timeout=900,
-                check=True,
-                preexec_fn=lambda: os.sched_setaffinity(0, cpus),
-            )
-            result: dict[str, object] = json.loads(out.stdout)
-        except (subprocess.SubprocessError, ValueError) as exc:
-            log(f"pool scaling failed: {type(exc).__name__}: {exc}")
-            return {"error": f"{type(exc).__name__}: {exc}"}
-        result["cpus"] = cpus
+        result = _json_from(
+            ["-m", "openclaw.policies.pii.bench", "--pool", "--runs", "60"],
+            timeout=900,
+            preexec_fn=lambda: os.sched_setaffinity(0, cpus),
+        )
+        if "error" not in result:
+            result["cpus"] = cpus
         return result
 
     def pii_precision(self) -> dict[str, object] | None:
         """Precision and recall of the default install's PII rule (``benchmarks.precision``)."""
-        if self.opts.quick or not (self.opts.only is None or "seed-default" in self.opts.only):
+        if not self._headline_extras():
             return None
         log("PII precision and recall on the corpora...")
-        try:
-            out = subprocess.run(
-                [sys.executable, "-m", "benchmarks.precision"],
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=True,
-            )
-            result: dict[str, object] = json.loads(out.stdout)
-        except (subprocess.SubprocessError, ValueError) as exc:
-            log(f"PII precision failed: {type(exc).__name__}: {exc}")
-            return {"error": f"{type(exc).__name__}: {exc}"}
-        return result
+        return _json_from(["-m", "benchmarks.precision"], timeout=600)
+
+    def _headline_extras(self) -> bool:
+        """Whether this run measures what goes beside the headline points (full runs only)."""
+        return not self.opts.quick and (self.opts.only is None or "seed-default" in self.opts.only)
 
     def self_check(self) -> dict[str, object]:
         """The upstream's own throughput at 32 connections, before anything else."""
@@ -460,6 +446,25 @@ class Runner:
             if "version" in sys_info:
                 out["litellm"] = str(sys_info["version"])
         return out
+
+
+def _json_from(args: list[str], *, timeout: float, **kwargs: Any) -> dict[str, object]:
+    """Run ``python <args>`` (in its own process, so what it loads stays out of the harness)
+    and parse the one JSON object it prints; a failure becomes ``{"error": ...}``."""
+    try:
+        out = subprocess.run(
+            [sys.executable, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
+            **kwargs,
+        )
+        result: dict[str, object] = json.loads(out.stdout)
+    except (subprocess.SubprocessError, ValueError) as exc:
+        log(f"{' '.join(args)} failed: {type(exc).__name__}: {exc}")
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return result
 
 
 def run(opts: Options) -> dict[str, object]:
