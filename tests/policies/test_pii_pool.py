@@ -65,9 +65,13 @@ async def test_pattern_pii_in_a_gated_text_never_goes_to_a_worker(pool: PiiScanP
     assert engine.ner_runs == 0 and engine.ner_skipped == 1
 
 
-async def test_sync_callers_get_worker_results(pool: PiiScanPool) -> None:
+async def test_sync_callers_in_other_threads_get_worker_results(pool: PiiScanPool) -> None:
     engine = PiiEngine(pool=pool)
-    assert found(NAMES, engine.analyze_text(NAMES))["PERSON"] == ["John Smith"]
+    got = await asyncio.to_thread(engine.analyze_text, NAMES)
+    assert found(NAMES, got)["PERSON"] == ["John Smith"]
+    # On the pool's own loop a blocking wait could never be answered: a clear error instead.
+    with pytest.raises(RuntimeError, match="await scan"):
+        engine.analyze_text("Ask Maria Fernandez about it.")
 
 
 async def test_crashed_worker_fails_its_request_closed_and_is_replaced(

@@ -100,3 +100,26 @@ async def test_a_crashed_worker_refuses_the_request_with_503_and_no_call(
     assert set(body) == {"message", "type", "param", "code"}
     assert anthropic_upstream.chat_requests() == [] and ollama_upstream.chat_requests() == []
     assert served.audit()[-1]["status"] == 503
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_the_audit_copy_of_an_answer_is_redacted_by_a_worker(
+    served: Served, ollama_upstream: OllamaUpstream, stream: bool
+) -> None:
+    # The answer names someone; its audit copy goes through NER in a worker, awaited before
+    # the record is written (a blocking wait on the event loop could never be answered).
+    ollama_upstream.enqueue(text="I have written to Maria Fernandez in Lisbon about it.")
+    client = sdk(served)
+    messages: Any = [{"role": "user", "content": "Write a note to John Smith."}]
+    if stream:
+        chunks = await client.chat.completions.create(model="auto", messages=messages, stream=True)
+        answer = "".join([c.choices[0].delta.content or "" async for c in chunks if c.choices])
+    else:
+        done = await client.chat.completions.create(model="auto", messages=messages)
+        answer = done.choices[0].message.content or ""
+    assert "Maria Fernandez" in answer
+    content = served.audit()[-1]["content"]
+    assert content["mode"] == "redacted"
+    assert content["messages"][0]["content"] == "Write a note to <PERSON>."
+    assert "Maria" not in content["response"] and "Lisbon" not in content["response"]
+    assert "<PERSON>" in content["response"] and "<LOCATION>" in content["response"]

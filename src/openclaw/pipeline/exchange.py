@@ -14,7 +14,7 @@ field per fact, e.g. ``ex.audit.limit = "global:requests"``); a plugin's own fac
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,8 @@ from openclaw.errors import OpenClawError
 Json = dict[str, Any]
 ChunkFilter = Callable[[Json], Json]
 ResponseFilter = Callable[[Json], Json]
+#: Run (awaited, in order) after the exchange ends and before its audit record is written.
+RecordHook = Callable[[], Awaitable[None]]
 
 
 #: The outcome of an attempt that a provider's own quota (``providers.<name>.
@@ -165,6 +167,7 @@ class Exchange:
     # filters registered by stages
     chunk_filters: list[ChunkFilter] = field(default_factory=list)
     response_filters: list[ResponseFilter] = field(default_factory=list)
+    record_hooks: list[RecordHook] = field(default_factory=list)
     final_chunk_extra: Json = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
     audit: AuditFacts = field(default_factory=AuditFacts)

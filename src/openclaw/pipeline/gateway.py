@@ -135,8 +135,15 @@ class Gateway:
             nonlocal ended
             if not ended:
                 ended = True
-                await self._hooks(self._release, ex)
-                self._record(ex)
+                try:
+                    await self._hooks(self._release, ex)
+                    for hook in ex.record_hooks:
+                        try:
+                            await hook()
+                        except Exception:
+                            log.exception("a record hook failed for %s", ex.request_id)
+                finally:
+                    self._record(ex)  # even if the hooks were cancelled: every request is kept
 
         try:
             if ex.error is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ from pydantic import Field, field_validator
 
 from openclaw.audit.record import ContentCapture
 from openclaw.config.schema import PiiSettings, PolicyConfig
-from openclaw.errors import ConfigError, PolicyViolation
+from openclaw.errors import ConfigError, OpenClawError, PolicyViolation
 from openclaw.pipeline.exchange import Exchange, Json
 from openclaw.policies.embedding_route import embeddings_verdict, wrong_kind
 from openclaw.policies.engine import Params, Rule, RuleContext, Verdict, rule
@@ -47,6 +48,8 @@ from openclaw.policies.sightings import (
     mask,
 )
 from openclaw.tokens import text_of
+
+log = logging.getLogger("openclaw.policies.rules")
 
 DRAFT_LABEL = "[DRAFT] "
 
@@ -416,19 +419,29 @@ class LogAllRequestsAndResponses(Rule):
         }
         ex.audit.content = content
         parts: list[str] = []
+        answer: list[str] = []  # the answer's text, once it is complete
 
-        def finish(text: str) -> None:
+        async def finish() -> None:
+            # Before the record is written, off the response path; with NER on, the answer
+            # may go to a worker, which the event loop must stay free to hear from.
+            if not answer:
+                return
+            text = answer[0]
             if self.params.content == "redacted" and self.engine is not None:
-                # Sync on the loop, once per response; pattern-only analysis of a typical
-                # answer takes well under a millisecond (see the benchmark).
-                text = self.engine.redact(text, self.engine.analyze_text(text))
+                try:
+                    (findings,) = await self.engine.analyze_texts([text])
+                except OpenClawError as exc:
+                    # Never the unredacted answer: the record keeps none.
+                    log.warning("audit copy of %s's answer not kept: %s", ex.request_id, exc)
+                    return
+                text = self.engine.redact(text, findings)
             elif self.params.content == "hashes":
                 text = hashlib.sha256(text.encode()).hexdigest()
             content["response"] = text
 
         def on_response(resp: Json) -> Json:
             msg = ((resp.get("choices") or [{}])[0]).get("message") or {}
-            finish(text_of(msg.get("content")))
+            answer[:] = [text_of(msg.get("content"))]
             return resp
 
         def on_chunk(ch: Json) -> Json:
@@ -437,11 +450,12 @@ class LogAllRequestsAndResponses(Rule):
                 if d:
                     parts.append(d)
                 if c.get("finish_reason"):
-                    finish("".join(parts))
+                    answer[:] = ["".join(parts)]
             return ch
 
         ex.response_filters.append(on_response)
         ex.chunk_filters.append(on_chunk)
+        ex.record_hooks.append(finish)
 
 
 # --------------------------------------------------------------------- deny

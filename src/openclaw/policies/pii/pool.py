@@ -17,34 +17,38 @@ How it is run:
   copy, and a replacement worker starts in milliseconds. Workers run single-threaded BLAS
   (``OPENBLAS_NUM_THREADS=1`` unless it is set): the pool is the parallelism, and BLAS threads
   on top of it would fight the other workers for the same cores.
-- **One slot per worker**: a thread in the daemon that owns the worker's pipe. It takes the
-  next job from one shared queue (so an idle worker takes the next job), adds the jobs queued
-  behind it up to ``batch_chars`` characters (they go through ``nlp.pipe`` together), sends
-  them and waits for the answer. The event loop only queues a job and awaits its future.
-- **Supervision**: a worker that dies (EOF on its pipe) or does not answer within
+- **On the event loop.** The pool lives on the loop that started it: a job is queued there,
+  handed to a worker by writing to its pipe, and answered when the loop sees the pipe
+  readable (``add_reader``). No thread sits between a request and its worker, so a scan costs
+  the daemon one pickled message each way and nothing else.
+- **Dispatch** runs once per loop iteration in which jobs were queued, so the jobs that
+  arrived together are seen together. They are spread over the idle workers (the chunks of
+  one long text run side by side); when there are more jobs than idle workers, each takes a
+  share as one batch, up to ``batch_chars`` characters, which goes through ``nlp.pipe``
+  together. A busy worker's next batch is whatever queued while it worked.
+- **Supervision**: a worker that dies (end of file on its pipe) or does not answer within
   ``scan_timeout`` seconds is killed and replaced; the jobs it held fail with
   :class:`~openclaw.errors.ServiceUnavailable` ``pii_scan_failed`` (503), so the requests
-  behind them are refused, never let through. While a slot has no live worker and cannot
-  start one, it fails queued jobs the same way instead of leaving them waiting.
+  behind them are refused, never let through. While no worker is alive and none can be
+  started, queued jobs fail the same way instead of waiting.
 
-The pool belongs to the assembled gateway: the owner calls :meth:`PiiScanPool.start` before
-the engines that use it are built and :meth:`PiiScanPool.aclose` at shutdown. Nothing in
-this module is global. As with any ``spawn``/``forkserver`` start, a worker imports the
-program's main script again (the ``openclaw`` command and ``python -m openclaw`` are safe); a
-script that starts a pool must keep its work under ``if __name__ == "__main__":``.
+The pool belongs to the assembled gateway: the owner calls :meth:`PiiScanPool.start` on its
+event loop before the engines that use it are built, and :meth:`PiiScanPool.aclose` at
+shutdown. Nothing in this module is global. As with any ``spawn``/``forkserver`` start, a
+worker imports the program's main script again (the ``openclaw`` command and ``python -m
+openclaw`` are safe); a script that starts a pool must keep its work under ``if __name__ ==
+"__main__":``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import multiprocessing
 import os
-import queue
-import threading
-import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -63,7 +67,7 @@ log = logging.getLogger("openclaw.policies.pii.pool")
 DEFAULT_SCAN_TIMEOUT = 2.0
 # A worker loads the pipeline (about 1-3 s; more on a loaded machine; ms from a fork server).
 _START_TIMEOUT = 120.0
-# After a worker failed to start, wait this long before the slot tries again.
+# After a worker failed to start, wait this long before trying again.
 _RESTART_BACKOFF = 1.0
 _PRELOAD = ["openclaw.policies.pii.worker", "openclaw.policies.pii.preload"]
 
@@ -96,34 +100,18 @@ def _environment(overrides: Mapping[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-class _Counter:
-    """An integer several threads add to and read."""
-
-    def __init__(self) -> None:
-        self.value = 0
-        self._lock = threading.Lock()
-
-    def release(self) -> None:
-        with self._lock:
-            self.value += 1
-
-    def acquire(self) -> None:
-        with self._lock:
-            self.value -= 1
-
-
 @dataclass
 class _Job:
     texts: Sequence[str]
-    future: Future[Spans] = field(default_factory=Future)
+    future: asyncio.Future[Spans]
+    chars: int = field(init=False)
 
-    @property
-    def chars(self) -> int:
-        return sum(len(t) for t in self.texts)
+    def __post_init__(self) -> None:
+        self.chars = sum(len(t) for t in self.texts)
 
 
-class _Slot:
-    """One worker process and the daemon thread that feeds it."""
+class _Worker:
+    """One worker process and the daemon's end of its pipe."""
 
     def __init__(self, pool: PiiScanPool, index: int) -> None:
         self.pool = pool
@@ -133,20 +121,17 @@ class _Slot:
         self.package: str | None = None
         self.version = ""
         self.failed: list[str] = []
-        self.restarts = 0
-        self.thread = threading.Thread(
-            target=self._run, name=f"openclaw-pii-slot-{index}", daemon=True
-        )
+        #: The jobs this worker is scanning now (empty: idle), and their deadline.
+        self.batch: list[_Job] = []
+        self.deadline: asyncio.TimerHandle | None = None
 
     @property
     def pid(self) -> int | None:
         p = self.process
         return p.pid if p is not None and p.is_alive() else None
 
-    # -- the worker process ------------------------------------------------------------
-
     def spawn(self) -> None:
-        """Start a worker and wait for its ``ready``; raises if it does not come up."""
+        """Start the process and wait for its ``ready`` (blocking: run it off the loop)."""
         ctx = self.pool.context
         parent, child = ctx.Pipe(duplex=True)
         proc = ctx.Process(  # type: ignore[attr-defined]
@@ -180,6 +165,7 @@ class _Slot:
         self.package, self.version, self.failed = info["package"], info["version"], info["failed"]
 
     def stop(self) -> None:
+        """Ask the process to exit, then make sure it has (blocking for up to a second)."""
         conn, proc = self.conn, self.process
         self.conn = self.process = None
         if conn is not None:
@@ -191,122 +177,6 @@ class _Slot:
         if proc is not None:
             proc.join(1.0)
             _kill(proc)
-
-    def fail(self, batch: list[_Job], why: str, error: ServiceUnavailable) -> None:
-        """Kill the worker, fail the jobs it held, then start its replacement."""
-        log.error("PII worker %d %s; replacing it", self.index, why)
-        proc, conn = self.process, self.conn
-        self.conn = self.process = None
-        if proc is not None:
-            _kill(proc)
-        if conn is not None:
-            conn.close()
-        self.restarts += 1
-        for job in batch:
-            job.future.set_exception(error)
-        self._start_until_up()
-
-    def _start_until_up(self) -> None:
-        while not self.pool.closing:
-            try:
-                self.spawn()
-                return
-            except Exception as exc:
-                log.error("PII worker %d could not be started: %s", self.index, exc)
-                self._fail_waiting(f"no PII worker could be started ({type(exc).__name__})")
-                time.sleep(_RESTART_BACKOFF)
-
-    def _fail_waiting(self, why: str) -> None:
-        """Fail what is queued now: with no worker here, it must not wait indefinitely."""
-        while True:
-            try:
-                job = self.pool.jobs.get_nowait()
-            except queue.Empty:
-                return
-            if job is None:
-                self.pool.jobs.put(None)
-                return
-            if job.future.set_running_or_notify_cancel():
-                job.future.set_exception(scan_failed(why))
-
-    # -- the slot's loop ---------------------------------------------------------------
-
-    def _run(self) -> None:
-        while True:
-            self.pool.idle.release()
-            first = self.pool.jobs.get()
-            self.pool.idle.acquire()
-            if first is None or self.pool.closing:
-                self.pool.jobs.put(None)  # let the other slots see it too
-                return
-            batch = self._take_batch(first)
-            if not batch:
-                continue
-            if self.conn is None:
-                self._start_until_up()
-                if self.conn is None:
-                    for job in batch:
-                        job.future.set_exception(scan_failed("the PII pool is closing"))
-                    continue
-            self._serve(batch)
-
-    def _take_batch(self, first: _Job) -> list[_Job]:
-        """``first`` and the jobs queued behind it, up to ``batch_chars``; cancelled ones out.
-
-        Only while no other worker is idle: an idle one should take the next job (the chunks of
-        one long text then run side by side), and batching pays only once all are busy.
-        """
-        batch: list[_Job] = []
-        chars = 0
-        job: _Job | None = first
-        while job is not None:
-            if job.future.set_running_or_notify_cancel():
-                batch.append(job)
-                chars += job.chars
-            if chars >= self.pool.batch_chars or self.pool.idle.value > 0:
-                break
-            try:
-                job = self.pool.jobs.get_nowait()
-            except queue.Empty:
-                break
-            if job is None:
-                self.pool.jobs.put(None)
-                break
-        return batch
-
-    def _serve(self, batch: list[_Job]) -> None:
-        conn = self.conn
-        assert conn is not None
-        texts = [t for job in batch for t in job.texts]
-        try:
-            conn.send(("ner", texts))
-            answered = conn.poll(self.pool.scan_timeout)
-            reply = conn.recv() if answered else None
-        except (EOFError, OSError):
-            self.fail(batch, "exited during a scan", scan_failed("the PII worker process exited"))
-            return
-        if reply is None:
-            timeout = self.pool.scan_timeout
-            self.fail(
-                batch,
-                f"did not answer in {timeout:g} s",
-                scan_failed(f"no answer from the PII worker in {timeout:g} s"),
-            )
-            return
-        kind, payload = reply
-        if kind == "ok":
-            at = 0
-            for job in batch:
-                job.future.set_result(payload[at : at + len(job.texts)])
-                at += len(job.texts)
-            return
-        for job in batch:
-            # spaCy raised in the worker: the engine error of the in-process engine.
-            job.future.set_exception(
-                OpenClawError(
-                    f"PII analysis failed ({payload} in spaCy)", code="pii_analysis_failed"
-                )
-            )
 
 
 def _kill(proc: BaseProcess) -> None:
@@ -352,16 +222,19 @@ class PiiScanPool:
         if method == "forkserver":
             self.context.set_forkserver_preload(_PRELOAD)  # type: ignore[attr-defined]
         self.candidates: list[str] = self._candidates()
-        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        #: How many slots are waiting for a job (they take the next one before any batching).
-        self.idle = _Counter()
-        self.slots: list[_Slot] = []
         self.closing = False
         #: The pipeline the workers loaded (None: no NER; pattern-only).
         self.package: str | None = None
         self.version = ""
         #: Candidate pipelines that are installed but did not load.
         self.failed: list[str] = []
+        self.restarts = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._workers: list[_Worker] = []
+        self._queue: deque[_Job] = deque()
+        self._idle: list[_Worker] = []
+        self._dispatching = False
+        self._starting: set[asyncio.Task[None]] = set()
 
     @classmethod
     def from_settings(cls, settings: PiiSettings) -> PiiScanPool | None:
@@ -391,26 +264,28 @@ class PiiScanPool:
             )
         return [package]
 
+    # -- life cycle ---------------------------------------------------------------------
+
     async def start(self) -> None:
         """Start the workers (in parallel, off the loop) and learn which pipeline loaded.
 
         With no pipeline to load, starts nothing. Raises :class:`ConfigError` when a
-        pipeline named in config does not load.
+        pipeline named in config does not load. The pool then belongs to this event loop.
         """
-        if not self.candidates or self.slots:
+        if not self.candidates or self._workers:
             return
-        slots = [_Slot(self, i) for i in range(self.workers)]
+        workers = [_Worker(self, i) for i in range(self.workers)]
         env = {PRELOAD_ENV: ",".join(self.candidates)}
         if "OPENBLAS_NUM_THREADS" not in os.environ:
             env["OPENBLAS_NUM_THREADS"] = "1"
         # The fork server (started by the first worker) and spawned workers take these.
         with _environment(env):
-            await asyncio.gather(*(asyncio.to_thread(s.spawn) for s in slots))
-        first = slots[0]
+            await asyncio.gather(*(asyncio.to_thread(w.spawn) for w in workers))
+        first = workers[0]
         self.package, self.version, self.failed = first.package, first.version, first.failed
         if self.package is None:
-            for s in slots:
-                s.stop()
+            for w in workers:
+                w.stop()
             if self.spacy_model.lower() != "auto":
                 raise ConfigError(
                     f"pii.spacy_model '{self.spacy_model}' could not be loaded (see the log). "
@@ -418,67 +293,220 @@ class PiiScanPool:
                     param="spacy_model",
                 )
             return
-        self.slots = slots
-        for s in slots:
-            s.thread.start()
+        self._loop = asyncio.get_running_loop()
+        self._workers = workers
+        for w in workers:
+            self._attach(w)
         log.info(
             "PII pool: %d worker(s) with spaCy pipeline %s, scan timeout %g s",
-            len(slots),
+            len(workers),
             self.package,
             self.scan_timeout,
         )
 
     @property
     def running(self) -> bool:
-        return bool(self.slots) and not self.closing
+        return bool(self._workers) and not self.closing
 
-    def submit(self, texts: Sequence[str]) -> Future[Spans]:
-        """Queue one job; its future has one tuple of entity spans per text, in order."""
-        job = _Job(list(texts))
+    async def aclose(self) -> None:
+        """Stop the workers: queued and later jobs fail with 503; scans under way finish
+        (or time out) first."""
+        if self.closing:
+            return
+        self.closing = True
+        self._fail_queued("the PII worker pool was closed")
+        for task in list(self._starting):
+            task.cancel()
+        busy = [job.future for w in self._workers for job in w.batch]
+        if busy:
+            await asyncio.wait(busy, timeout=self.scan_timeout + 1.0)
+        for w in self._workers:
+            self._detach(w)
+            self._fail_batch(w, scan_failed("the PII worker pool was closed"))
+            await asyncio.to_thread(w.stop)
+        self._workers = []
+        self._idle = []
+
+    # -- scanning -----------------------------------------------------------------------
+
+    def submit(self, texts: Sequence[str]) -> asyncio.Future[Spans]:
+        """Queue one job (on the pool's loop); its future has one tuple of entity spans per
+        text, in order."""
+        loop = asyncio.get_running_loop()
+        job = _Job(list(texts), loop.create_future())
         if not self.running:
             job.future.set_exception(scan_failed("the PII worker pool is not running"))
             return job.future
-        self.jobs.put(job)
+        if loop is not self._loop:
+            raise RuntimeError("a PII pool serves only the event loop that started it")
+        self._queue.append(job)
+        if not self._dispatching:
+            self._dispatching = True
+            loop.call_soon(self._dispatch)
         return job.future
 
     async def scan(self, texts: Sequence[str]) -> Spans:
         """Entity spans per text from a worker; raises ``pii_scan_failed`` (503) if none
         answers."""
-        return await asyncio.wrap_future(self.submit(texts))
+        return await self.submit(texts)
 
     def scan_blocking(self, texts: Sequence[str]) -> Spans:
-        """:meth:`scan` for synchronous callers; blocks the calling thread until answered."""
-        return self.submit(texts).result()
+        """:meth:`scan` for synchronous callers in other threads: blocks until answered.
+
+        On the pool's own loop thread it would wait for an answer only that loop can read,
+        so it raises :class:`RuntimeError` there; use :meth:`scan`.
+        """
+        loop = self._loop
+        if loop is None or not self.running:
+            raise scan_failed("the PII worker pool is not running")
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            raise RuntimeError("scan_blocking() on the pool's event loop; await scan() instead")
+        return asyncio.run_coroutine_threadsafe(self.scan(texts), loop).result()
+
+    def _dispatch(self) -> None:
+        """Hand the queued jobs to the idle workers: an equal share each, one batch per
+        worker, at most ``batch_chars`` characters (a job larger than that goes alone)."""
+        self._dispatching = False
+        while self._queue and self._idle:
+            total = sum(job.chars for job in self._queue)
+            share = min(self.batch_chars, math.ceil(total / len(self._idle)))
+            batch: list[_Job] = []
+            chars = 0
+            while self._queue and (not batch or chars + self._queue[0].chars <= share):
+                job = self._queue.popleft()
+                if job.future.done():  # cancelled: its request went away
+                    continue
+                batch.append(job)
+                chars += job.chars
+            if batch:
+                self._send(self._idle.pop(), batch)
+
+    def _send(self, w: _Worker, batch: list[_Job]) -> None:
+        assert w.conn is not None and self._loop is not None
+        w.batch = batch
+        try:
+            w.conn.send(("ner", [t for job in batch for t in job.texts]))
+        except OSError:
+            self._replace(w, "could not be written to", "the PII worker process exited")
+            return
+        w.deadline = self._loop.call_later(self.scan_timeout, self._timed_out, w)
+
+    def _on_readable(self, w: _Worker) -> None:
+        """The worker answered, or its pipe closed because it died."""
+        assert w.conn is not None
+        try:
+            kind, payload = w.conn.recv()
+        except (EOFError, OSError):
+            self._replace(w, "exited", "the PII worker process exited")
+            return
+        if w.deadline is not None:
+            w.deadline.cancel()
+            w.deadline = None
+        batch, w.batch = w.batch, []
+        if kind == "ok":
+            at = 0
+            for job in batch:
+                if not job.future.done():
+                    job.future.set_result(payload[at : at + len(job.texts)])
+                at += len(job.texts)
+        else:
+            for job in batch:
+                # spaCy raised in the worker: the engine error of the in-process engine.
+                if not job.future.done():
+                    job.future.set_exception(
+                        OpenClawError(
+                            f"PII analysis failed ({payload} in spaCy)",
+                            code="pii_analysis_failed",
+                        )
+                    )
+        self._idle.append(w)
+        self._dispatch()
+
+    def _timed_out(self, w: _Worker) -> None:
+        timeout = self.scan_timeout
+        self._replace(
+            w, f"did not answer in {timeout:g} s", f"no answer from the PII worker in {timeout:g} s"
+        )
+
+    # -- supervision --------------------------------------------------------------------
+
+    def _attach(self, w: _Worker) -> None:
+        assert w.conn is not None and self._loop is not None
+        self._loop.add_reader(w.conn.fileno(), self._on_readable, w)
+        self._idle.append(w)
+
+    def _detach(self, w: _Worker) -> None:
+        if w.deadline is not None:
+            w.deadline.cancel()
+            w.deadline = None
+        if w in self._idle:
+            self._idle.remove(w)
+        if w.conn is not None and self._loop is not None:
+            self._loop.remove_reader(w.conn.fileno())
+
+    def _fail_batch(self, w: _Worker, error: ServiceUnavailable) -> None:
+        batch, w.batch = w.batch, []
+        for job in batch:
+            if not job.future.done():
+                job.future.set_exception(error)
+
+    def _fail_queued(self, why: str) -> None:
+        while self._queue:
+            job = self._queue.popleft()
+            if not job.future.done():
+                job.future.set_exception(scan_failed(why))
+
+    def _replace(self, w: _Worker, what: str, why: str) -> None:
+        """Kill ``w``, fail the jobs it held, and start its replacement."""
+        log.error("PII worker %d %s; replacing it", w.index, what)
+        self._detach(w)
+        self._fail_batch(w, scan_failed(why))
+        proc, conn = w.process, w.conn
+        w.process = w.conn = None
+        if conn is not None:
+            conn.close()
+        if proc is not None and proc.is_alive():
+            proc.kill()  # reaped by the replacement's start, off the loop
+        self.restarts += 1
+        assert self._loop is not None
+        task = self._loop.create_task(self._restart(w, proc))
+        self._starting.add(task)
+        task.add_done_callback(self._starting.discard)
+
+    async def _restart(self, w: _Worker, old: BaseProcess | None) -> None:
+        if old is not None:
+            await asyncio.to_thread(_kill, old)
+        while not self.closing:
+            try:
+                await asyncio.to_thread(w.spawn)
+            except Exception as exc:
+                log.error("PII worker %d could not be started: %s", w.index, exc)
+                if not any(x.conn is not None for x in self._workers):
+                    self._fail_queued(f"no PII worker could be started ({type(exc).__name__})")
+                await asyncio.sleep(_RESTART_BACKOFF)
+                continue
+            if self.closing:
+                await asyncio.to_thread(w.stop)
+                return
+            self._attach(w)
+            self._dispatch()
+            return
 
     def status(self) -> dict[str, Any]:
         """Workers, their process ids, restarts and memory (RSS and PSS, MB), for status/bench."""
         return {
             "package": self.package,
-            "workers": len(self.slots),
+            "workers": len(self._workers),
             "scan_timeout_s": self.scan_timeout,
-            "restarts": sum(s.restarts for s in self.slots),
-            "pids": [s.pid for s in self.slots],
-            "rss_mb": [_rss_mb(s.pid) for s in self.slots],
-            "pss_mb": [_pss_mb(s.pid) for s in self.slots],
+            "restarts": self.restarts,
+            "pids": [w.pid for w in self._workers],
+            "rss_mb": [_rss_mb(w.pid) for w in self._workers],
+            "pss_mb": [_pss_mb(w.pid) for w in self._workers],
         }
-
-    async def aclose(self) -> None:
-        """Stop the slots and their workers; queued and later jobs fail with 503."""
-        if self.closing:
-            return
-        self.closing = True
-        self.jobs.put(None)
-        for s in self.slots:
-            await asyncio.to_thread(s.thread.join, self.scan_timeout + 5.0)
-            await asyncio.to_thread(s.stop)
-        while True:
-            try:
-                job = self.jobs.get_nowait()
-            except queue.Empty:
-                break
-            if job is not None and job.future.set_running_or_notify_cancel():
-                job.future.set_exception(scan_failed("the PII worker pool was closed"))
-        self.slots = []
 
 
 def _rss_mb(pid: int | None) -> float | None:
