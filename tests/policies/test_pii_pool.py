@@ -74,6 +74,17 @@ async def test_sync_callers_in_other_threads_get_worker_results(pool: PiiScanPoo
         engine.analyze_text("Ask Maria Fernandez about it.")
 
 
+async def test_jobs_that_arrive_together_spread_over_idle_workers_in_batches(
+    pool: PiiScanPool,
+) -> None:
+    texts = [f"Please ask John Smith about ticket {i}." for i in range(8)]
+    got = await asyncio.gather(*(pool.scan([t]) for t in texts))
+    assert all(("PERSON", 11, 21) in spans for (spans,) in got)
+    status = pool.status()
+    assert status["texts"] == [4, 4]  # both workers, an equal share each
+    assert status["batches"] == [1, 1]  # one nlp.pipe call each, not one per text
+
+
 async def test_crashed_worker_fails_its_request_closed_and_is_replaced(
     pool: PiiScanPool,
 ) -> None:

@@ -125,6 +125,9 @@ class _Worker:
         #: The jobs this worker is scanning now (empty: idle), and their deadline.
         self.batch: list[_Job] = []
         self.deadline: asyncio.TimerHandle | None = None
+        #: Batches sent to this slot's workers, and the texts in them (for status).
+        self.batches = 0
+        self.texts = 0
 
     @property
     def pid(self) -> int | None:
@@ -389,8 +392,11 @@ class PiiScanPool:
     def _send(self, w: _Worker, batch: list[_Job]) -> None:
         assert w.conn is not None and self._loop is not None
         w.batch = batch
+        texts = [t for job in batch for t in job.texts]
+        w.batches += 1
+        w.texts += len(texts)
         try:
-            w.conn.send(("ner", [t for job in batch for t in job.texts]))
+            w.conn.send(("ner", texts))
         except OSError:
             self._replace(w, "could not be written to", "the PII worker process exited")
             return
@@ -498,13 +504,16 @@ class PiiScanPool:
             return
 
     def status(self) -> dict[str, Any]:
-        """Workers, their process ids, restarts and memory (RSS and PSS, MB), for status/bench."""
+        """Workers, their process ids, restarts, batches and texts sent to each, and memory
+        (RSS and PSS, MB), for status and the benchmark."""
         return {
             "package": self.package,
             "workers": len(self._workers),
             "scan_timeout_s": self.scan_timeout,
             "restarts": self.restarts,
             "pids": [w.pid for w in self._workers],
+            "batches": [w.batches for w in self._workers],
+            "texts": [w.texts for w in self._workers],
             "rss_mb": [_rss_mb(w.pid) for w in self._workers],
             "pss_mb": [_pss_mb(w.pid) for w in self._workers],
         }
