@@ -45,6 +45,29 @@ from benchmarks.systems import (
 MB = 1024 * 1024
 
 
+#: A system has settled when its processes use less than this share of a CPU over a second.
+_SETTLED = 0.05
+_SETTLE_MAX_S = 90.0
+
+
+def settle(system: Any) -> float:
+    """Wait until the system's processes are idle; the seconds that took.
+
+    A server that answers its health check may still be initialising in the background:
+    LiteLLM's workers burn a CPU for some seconds after the first answer, and measuring then
+    measured their start-up against the gateway's steady state.
+    """
+    start = time.monotonic()
+    before = system.cpu_seconds()
+    while time.monotonic() - start < _SETTLE_MAX_S:
+        time.sleep(1.0)
+        now = system.cpu_seconds()
+        if now - before < _SETTLED:
+            break
+        before = now
+    return round(time.monotonic() - start, 1)
+
+
 @dataclass
 class Options:
     out: Path
@@ -302,6 +325,7 @@ class Runner:
                 "title": system.title,
                 "rss_after_start_mb": round(system.rss_after_start / MB, 1),
                 "pss_after_start_mb": round(system.pss_after_start / MB, 1),
+                "settle_s": settle(system),
                 **system.info,
             }
             try:

@@ -296,3 +296,25 @@ def test_the_audit_record_benchmark_compares_candidates_that_store_the_same_json
     out = capsys.readouterr().out
     assert out.count("AuditRecord: build_record + to_wire") == 2
     assert out.count("pydantic, validated") == 2
+
+
+def test_a_system_is_measured_only_once_its_processes_are_idle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from benchmarks import run
+
+    class Starting:
+        """CPU seconds of a server that keeps initialising for three seconds after start."""
+
+        def __init__(self) -> None:
+            self.readings = iter([0.0, 0.9, 1.8, 2.7, 2.71, 2.72])
+            self.read = 0
+
+        def cpu_seconds(self) -> float:
+            self.read += 1
+            return next(self.readings)
+
+    monkeypatch.setattr(run.time, "sleep", lambda s: None)
+    system = Starting()
+    run.settle(system)
+    assert system.read == 5  # stopped at the first second with under 5% of a CPU
