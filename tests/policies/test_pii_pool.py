@@ -196,3 +196,27 @@ async def test_no_pipeline_means_no_processes_and_pattern_only() -> None:
 def test_a_named_pipeline_that_is_not_installed_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="not installed"):
         PiiScanPool(spacy_model="en_core_web_nonexistent")
+
+
+async def test_concurrent_requests_for_one_new_text_share_one_scan(pool: PiiScanPool) -> None:
+    # 32 agents send the same new tool output at once: it is scanned once, not 32 times.
+    engine = PiiEngine(pool=pool)
+    text = "Escalate to Angela Merkel in Munich. " + "The smoke tests passed. " * 200
+    got = await asyncio.gather(*(engine.analyze_texts([text, f"question {i}"]) for i in range(32)))
+    assert all(
+        found(text, g[0]) == {"PERSON": ["Angela Merkel"], "LOCATION": ["Munich"]} for g in got
+    )
+    texts_scanned = sum(pool.status()["texts"])
+    chunks = len(engine._split(text))
+    assert engine.ner_runs <= chunks and texts_scanned <= 2 * chunks  # once, not 32 times
+
+
+async def test_a_failed_shared_scan_fails_every_request_waiting_on_it(pool: PiiScanPool) -> None:
+    engine = PiiEngine(pool=pool)
+    text = f"Ask Maria about {RAISE}"
+    results = await asyncio.gather(
+        *(engine.analyze_texts([text]) for _ in range(4)), return_exceptions=True
+    )
+    assert all(isinstance(r, OpenClawError) and r.code == "pii_analysis_failed" for r in results)
+    assert engine._inflight == {}
+    assert pool.status()["batches"] == [0, 1] or pool.status()["batches"] == [1, 0]

@@ -218,6 +218,9 @@ class PiiEngine:
         self._cache_lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
+        #: Scans under way, by cache key: a request for a text being scanned waits for that
+        #: scan instead of starting another (32 agents sending one new tool output at once).
+        self._inflight: dict[bytes, asyncio.Future[tuple[Finding, ...]]] = {}
         self.hits = 0
         self.misses = 0
         #: How many times presidio itself ran in this process (not counting the warm-up).
@@ -392,7 +395,7 @@ class PiiEngine:
                     remote[key] = piece
             layout.append(pieces)
         if local:
-            await self._analyse(local, remote, found)
+            await self._analyse_once(local, remote, found)
         return [
             [f for offset, key in pieces for f in shifted(found[key], offset)] for pieces in layout
         ]
@@ -528,6 +531,45 @@ class PiiEngine:
             else:
                 out.append(self._compute(text, route))
         return out
+
+    async def _analyse_once(
+        self,
+        local: dict[bytes, tuple[str, str]],
+        remote: dict[bytes, str],
+        found: dict[bytes, tuple[Finding, ...]],
+    ) -> None:
+        """:meth:`_analyse` for the pieces no other request is scanning now; the result of
+        that scan for the others. A scan runs as a task of its own, so a request that goes
+        away does not cancel it for the requests waiting on it."""
+        loop = asyncio.get_running_loop()
+        theirs = {
+            k: f for k in local if (f := self._inflight.get(k)) is not None and f.get_loop() is loop
+        }
+        mine = {k: v for k, v in local.items() if k not in theirs}
+        if mine:
+            waiting = {k: loop.create_future() for k in mine}
+            self._inflight.update(waiting)
+            results: dict[bytes, tuple[Finding, ...]] = {}
+            task = loop.create_task(
+                self._analyse(mine, {k: v for k, v in remote.items() if k in mine}, results)
+            )
+
+            def settle(task: asyncio.Task[None]) -> None:
+                for k, fut in waiting.items():
+                    if self._inflight.get(k) is fut:
+                        del self._inflight[k]
+                    if task.cancelled():
+                        fut.cancel()
+                    elif (exc := task.exception()) is not None:
+                        fut.set_exception(exc)
+                        fut.exception()  # retrieved: a waiter that went away does not log it
+                    else:
+                        fut.set_result(results[k])
+
+            task.add_done_callback(settle)
+            theirs.update(waiting)
+        for k, fut in theirs.items():
+            found[k] = await asyncio.shield(fut)
 
     async def _analyse(
         self,
