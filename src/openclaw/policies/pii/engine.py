@@ -92,6 +92,7 @@ from openclaw.policies.pii.recognizers import (
 
 if TYPE_CHECKING:  # the pool's workers build engines, so the pool imports this module
     from openclaw.policies.pii.pool import PiiScanPool
+    from openclaw.policies.pii.worker import Spans
 
 log = logging.getLogger("openclaw.policies.pii")
 
@@ -102,9 +103,9 @@ INSTALL_HINT = "python -m spacy download en_core_web_sm"
 # Texts up to this size are prefiltered on the event loop: one regex pass over 32 KB takes
 # tens of microseconds, less than a hop to the worker thread and back.
 _INLINE_PREFILTER_MAX = 32 * 1024
-# With a pool, the pattern recognizers for this many characters or fewer run on the event
-# loop while the workers run NER (about 0.3 ms for 200 characters): less than the hop to the
-# worker thread and back costs the loop, and a short wait for everything else on it.
+# The pattern recognizers for this many characters or fewer run on the event loop (about
+# 0.3 ms for 200 characters; with a pool, while the workers run NER): less than the hop to
+# the worker thread and back costs the loop, and a short wait for everything else on it.
 _INLINE_PATTERNS_MAX = 1024
 #: Texts longer than this are cut into chunks that are cached and scanned one by one. With
 #: NER, chunks of a 4 KB prompt run on two workers at once; pattern-only, chunks only serve
@@ -181,17 +182,14 @@ class PiiEngine:
             language,
             score_threshold,
         )
-        # With a pool, short texts' patterns run on the event loop while the workers run NER
-        # (:meth:`_analyse`), on an analyzer of their own: the thread may hold this one.
-        self._loop_patterns = (
-            _analyzer(
-                pattern_recognizers(pattern_entities, language, windowed_phone=prefilter),
-                TokenizerNlpEngine(language),
-                language,
-                score_threshold,
-            )
-            if self._pool is not None
-            else None
+        # Short texts' patterns run on the event loop (:meth:`_analyse`; with a pool, while
+        # the workers run NER), on an analyzer of their own: the thread may hold this one.
+        # A second analyzer costs next to nothing: the regex module caches compiled patterns.
+        self._loop_patterns = _analyzer(
+            pattern_recognizers(pattern_entities, language, windowed_phone=prefilter),
+            TokenizerNlpEngine(language),
+            language,
+            score_threshold,
         )
         self._loop_lock = threading.Lock()  # uncontended: only the loop uses that analyzer
         self._prefilter = prefilter_for(pattern_entities) if prefilter else None
@@ -580,28 +578,34 @@ class PiiEngine:
         """Analyse ``local`` on the worker thread while ``remote`` pieces are in the pool."""
         jobs = [(key, text, route) for key, (text, route) in local.items()]
         loop = asyncio.get_running_loop()
-        if not remote:
+        scans: list[asyncio.Future[Spans]] = []
+        parts: dict[bytes, list[tuple[int, int]]] = {}
+        if remote:
+            assert self._pool is not None
+            self.ner_runs += len(remote)
+            parts = {k: self._ner_parts(text) for k, text in remote.items()}
+            scans = [self._pool.submit([remote[k][a:b] for a, b in parts[k]]) for k in remote]
+        # Short texts' patterns run here: less than a hop to the thread costs, and on the
+        # thread they would hold the GIL while the loop waits for it after every system call.
+        # Never NER: only patterns, and NER in the pool's workers.
+        inline = self._loop_patterns is not None and (
+            sum(len(text) for text, _ in local.values()) <= _INLINE_PATTERNS_MAX
+            and all(route in ("patterns", "clear") or k in remote for k, _, route in jobs)
+        )
+        if inline:
+            if scans:
+                await asyncio.sleep(0)  # the pool hands the scans to its workers first
+            computed = self._inline_patterns(jobs)
+        else:
             computed = await loop.run_in_executor(
                 self._get_executor(), self._compute_many, jobs, remote
             )
-        else:
-            assert self._pool is not None
-            keys = list(remote)
-            self.ner_runs += len(keys)
-            pool = self._pool
-            parts = {k: self._ner_parts(remote[k]) for k in keys}
-            scans = [pool.submit([remote[k][a:b] for a, b in parts[k]]) for k in keys]
-            if sum(len(text) for text, _ in local.values()) <= _INLINE_PATTERNS_MAX:
-                # Let the pool hand the scans to its workers first, then run the patterns
-                # here while they work: a hop to the thread would cost more than they do.
-                await asyncio.sleep(0)
-                computed = self._inline_patterns(jobs)
-            else:
-                computed = await loop.run_in_executor(
-                    self._get_executor(), self._compute_many, jobs, remote
-                )
+        spans: dict[bytes, list[EntitySpan]] = {}
+        if scans:
             answers = await asyncio.gather(*scans)
-            spans = {k: shifted_spans(parts[k], got) for k, got in zip(keys, answers, strict=True)}
+            spans = {
+                k: shifted_spans(parts[k], got) for k, got in zip(remote, answers, strict=True)
+            }
         for (key, text, _), findings in zip(jobs, computed, strict=True):
             if key in remote:
                 ner = ner_findings(text, spans[key], self.active_entities, self.score_threshold)
