@@ -7,7 +7,10 @@
 - :mod:`.gate`: :class:`~.gate.NerGate`, which lets a text skip NER when no word could begin
   a name. :mod:`.chunks`: long texts cut at paragraph and sentence breaks.
 - :mod:`.recognizers`: which presidio recognizers run for which entity, and the prefilter's
-  necessary conditions.
+  necessary conditions. :mod:`.patterns`: :class:`~.patterns.PatternAnalyzer`, presidio with
+  those recognizers, one thread at a time.
+- :mod:`.flights`: :class:`~.flights.SingleFlight`, so that concurrent requests for one new
+  text share one scan.
 - :mod:`.phone`: presidio's phone recognizer, given only the windows that can hold a number.
 - :mod:`.nlp`: NLP engines that never download: a lazy tokenizer for pattern-only mode and a
   trimmed spaCy pipeline for names and places.

@@ -59,22 +59,14 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version as dist_version
 from typing import TYPE_CHECKING
 
-from presidio_analyzer import (
-    AnalyzerEngine,
-    EntityRecognizer,
-    RecognizerRegistry,
-    RecognizerResult,
-)
-from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
-from presidio_analyzer.nlp_engine import NlpEngine
-
 from openclaw.errors import ConfigError, OpenClawError
 from openclaw.policies.pii.chunks import split_text
 from openclaw.policies.pii.findings import Finding, redact, shifted, sorted_findings
+from openclaw.policies.pii.flights import SingleFlight
 from openclaw.policies.pii.gate import NerGate
 from openclaw.policies.pii.names import given_names, listed_companies
 from openclaw.policies.pii.ner import ner_findings, shifted_spans
-from openclaw.policies.pii.nlp import TokenizerNlpEngine
+from openclaw.policies.pii.patterns import PatternAnalyzer
 from openclaw.policies.pii.pipeline import (
     EntitySpan,
     SharedPipeline,
@@ -86,7 +78,6 @@ from openclaw.policies.pii.pipeline import (
 from openclaw.policies.pii.recognizers import (
     ner_entities,
     normalise_entities,
-    pattern_recognizers,
     prefilter_for,
 )
 
@@ -165,7 +156,6 @@ class PiiEngine:
         self.cache_size = cache_size
         self._pool = pool if pool is not None and pool.package is not None else None
 
-        self._pattern_lock = threading.Lock()
         #: The spaCy pipeline NER runs on in this process (None: in the pool, or no NER).
         self._pipeline: SharedPipeline | None = None
         ner = self._choose_nlp(spacy_model, pool)
@@ -175,23 +165,15 @@ class PiiEngine:
             e for e in self.entities if ner or e in pattern_entities
         )
         # Presidio runs the pattern recognizers only; names and places come from the
-        # pipeline's spans (:mod:`.ner`), here or in a worker, for the same text.
-        self._patterns = _analyzer(
-            pattern_recognizers(pattern_entities, language, windowed_phone=prefilter),
-            TokenizerNlpEngine(language),
-            language,
-            score_threshold,
+        # pipeline's spans (:mod:`.ner`), here or in a worker, for the same text. One
+        # analyzer for the thread, one for short texts on the event loop (:meth:`_analyse`;
+        # with a pool, while the workers run NER): the loop never waits for the thread's.
+        self._patterns = PatternAnalyzer.build(
+            pattern_entities, language, score_threshold, windowed_phone=prefilter
         )
-        # Short texts' patterns run on the event loop (:meth:`_analyse`; with a pool, while
-        # the workers run NER), on an analyzer of their own: the thread may hold this one.
-        # A second analyzer costs next to nothing: the regex module caches compiled patterns.
-        self._loop_patterns = _analyzer(
-            pattern_recognizers(pattern_entities, language, windowed_phone=prefilter),
-            TokenizerNlpEngine(language),
-            language,
-            score_threshold,
+        self._loop_patterns = PatternAnalyzer.build(
+            pattern_entities, language, score_threshold, windowed_phone=prefilter
         )
-        self._loop_lock = threading.Lock()  # uncontended: only the loop uses that analyzer
         self._prefilter = prefilter_for(pattern_entities) if prefilter else None
         self._pattern_entities = pattern_entities
         self._ner = ner
@@ -218,23 +200,26 @@ class PiiEngine:
         self._executor_lock = threading.Lock()
         #: Scans under way, by cache key: a request for a text being scanned waits for that
         #: scan instead of starting another (32 agents sending one new tool output at once).
-        self._inflight: dict[bytes, asyncio.Future[tuple[Finding, ...]]] = {}
+        self._inflight: SingleFlight[bytes, tuple[Finding, ...]] = SingleFlight()
         self.hits = 0
         self.misses = 0
-        #: How many times presidio itself ran in this process (not counting the warm-up).
-        self.presidio_runs = 0
         #: How many texts (or chunks) went to NER, and how many the gate let skip it.
         self.ner_runs = 0
         self.ner_skipped = 0
 
         # Compile every pattern, parse the suffix list and run NER once now, not on the
         # first request.
-        self._patterns_in(_WARM_UP)
-        if self._loop_patterns is not None:
-            self._presidio(self._loop_patterns, self._loop_lock, _WARM_UP)
+        for analyzer in (self._patterns, self._loop_patterns):
+            if analyzer is not None:
+                analyzer.findings(_WARM_UP)
+                analyzer.runs = 0
         if self._pipeline is not None:
             self._pipeline.spans([_WARM_UP])
-        self.presidio_runs = 0
+
+    @property
+    def presidio_runs(self) -> int:
+        """How many texts presidio itself analysed in this engine (not counting the warm-up)."""
+        return sum(a.runs for a in (self._patterns, self._loop_patterns) if a is not None)
 
     # ----------------------------------------------------------------- mode selection
 
@@ -516,7 +501,7 @@ class PiiEngine:
         if not self._patterns_may_match(text):
             return ()
         assert self._patterns is not None
-        return self._presidio(self._patterns, self._pattern_lock, text)
+        return self._patterns.findings(text)
 
     def _compute_many(
         self, jobs: list[tuple[bytes, str, str]], remote: Collection[bytes]
@@ -537,37 +522,15 @@ class PiiEngine:
         found: dict[bytes, tuple[Finding, ...]],
     ) -> None:
         """:meth:`_analyse` for the pieces no other request is scanning now; the result of
-        that scan for the others. A scan runs as a task of its own, so a request that goes
-        away does not cancel it for the requests waiting on it."""
-        loop = asyncio.get_running_loop()
-        theirs = {
-            k: f for k in local if (f := self._inflight.get(k)) is not None and f.get_loop() is loop
-        }
-        mine = {k: v for k, v in local.items() if k not in theirs}
-        if mine:
-            waiting = {k: loop.create_future() for k in mine}
-            self._inflight.update(waiting)
-            results: dict[bytes, tuple[Finding, ...]] = {}
-            task = loop.create_task(
-                self._analyse(mine, {k: v for k, v in remote.items() if k in mine}, results)
-            )
+        that scan for the others (:class:`~.flights.SingleFlight`)."""
 
-            def settle(task: asyncio.Task[None]) -> None:
-                for k, fut in waiting.items():
-                    if self._inflight.get(k) is fut:
-                        del self._inflight[k]
-                    if task.cancelled():
-                        fut.cancel()
-                    elif (exc := task.exception()) is not None:
-                        fut.set_exception(exc)
-                        fut.exception()  # retrieved: a waiter that went away does not log it
-                    else:
-                        fut.set_result(results[k])
+        async def analyse(keys: Collection[bytes]) -> dict[bytes, tuple[Finding, ...]]:
+            out: dict[bytes, tuple[Finding, ...]] = {}
+            mine = {k: local[k] for k in keys}
+            await self._analyse(mine, {k: v for k, v in remote.items() if k in mine}, out)
+            return out
 
-            task.add_done_callback(settle)
-            theirs.update(waiting)
-        for k, fut in theirs.items():
-            found[k] = await asyncio.shield(fut)
+        found.update(await self._inflight.run(list(local), analyse))
 
     async def _analyse(
         self,
@@ -615,45 +578,12 @@ class PiiEngine:
 
     def _inline_patterns(self, jobs: list[tuple[bytes, str, str]]) -> list[tuple[Finding, ...]]:
         """The pattern recognizers for ``jobs``, on the event loop, with the loop's own
-        analyzer (the thread's may be busy; waiting for its lock would block the loop)."""
+        analyzer (the thread may hold its own; waiting for its lock would block the loop)."""
         analyzer = self._loop_patterns
-        out: list[tuple[Finding, ...]] = []
-        for _, text, _ in jobs:
-            if analyzer is None or not self._patterns_may_match(text):
-                out.append(())
-            else:
-                out.append(self._presidio(analyzer, self._loop_lock, text))
-        return out
-
-    def _presidio(
-        self, analyzer: AnalyzerEngine, lock: threading.Lock, text: str
-    ) -> tuple[Finding, ...]:
-        findings: list[Finding] = []
-        with lock:
-            self.presidio_runs += 1
-            for offset, piece in split_text(text, _CHUNK):
-                results = self._call_presidio(analyzer, piece)
-                findings.extend(
-                    Finding(r.entity_type, r.start + offset, r.end + offset, float(r.score))
-                    for r in results
-                )
-        return sorted_findings(findings)
-
-    def _call_presidio(self, analyzer: AnalyzerEngine, text: str) -> list[RecognizerResult]:
-        try:
-            return analyzer.analyze(
-                text=text,
-                language=self.language,
-                entities=list(self._pattern_entities),
-                score_threshold=self.score_threshold,
-            )
-        except Exception as exc:
-            # Presidio's messages can quote the text; ours must not carry PII.
-            log.error("PII analysis failed in presidio: %s", type(exc).__name__)
-            raise OpenClawError(
-                f"PII analysis failed ({type(exc).__name__} in presidio)",
-                code="pii_analysis_failed",
-            ) from None
+        return [
+            analyzer.findings(text) if analyzer and self._patterns_may_match(text) else ()
+            for _, text, _ in jobs
+        ]
 
     def _get_executor(self) -> ThreadPoolExecutor:
         with self._executor_lock:
@@ -662,20 +592,6 @@ class PiiEngine:
                     max_workers=1, thread_name_prefix="openclaw-pii"
                 )
             return self._executor
-
-
-def _analyzer(
-    recognizers: list[EntityRecognizer], nlp_engine: NlpEngine, language: str, threshold: float
-) -> AnalyzerEngine | None:
-    if not recognizers:
-        return None
-    return AnalyzerEngine(
-        registry=RecognizerRegistry(recognizers=recognizers, supported_languages=[language]),
-        nlp_engine=nlp_engine,
-        supported_languages=[language],
-        default_score_threshold=threshold,
-        context_aware_enhancer=LemmaContextAwareEnhancer(context_matching_mode="whole_word"),
-    )
 
 
 def _language_name(language: str) -> str:
