@@ -1,4 +1,4 @@
-"""PII detection for the policy engine: presidio, offline, cached, off the event loop.
+"""PII detection for the policy engine: presidio and spaCy, offline, cached, NER in workers.
 
 - :mod:`.engine`: :class:`PiiEngine`, the one object the policy engine holds (modes, cache,
   prefilter, NER gate, chunks, worker thread).

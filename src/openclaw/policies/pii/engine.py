@@ -24,12 +24,11 @@ These things keep the cost of a request to the cost of its new text, and that sm
 - **Chunks.** A text longer than ``chunk_chars`` is cut at paragraph or sentence breaks
   (:mod:`.chunks`); each chunk is cached and scanned on its own, so a long tool output that
   comes back every turn is scanned once, and its chunks run on all workers at once.
-- **Off the loop.** Pattern analysis runs on one dedicated worker thread, so a burst of PII
-  work queues there instead of filling the loop's default executor. NER runs in the worker
-  processes of a :class:`~openclaw.policies.pii.pool.PiiScanPool` when one is given (each on
-  its own core, out of the daemon's GIL); without one, on that same thread. Presidio and spaCy
-  are not documented as thread-safe, so one thread (and a lock for direct sync callers) also
-  keeps them single-threaded.
+- **Where it runs.** NER: in a :class:`~openclaw.policies.pii.pool.PiiScanPool`'s worker
+  processes (out of the daemon's GIL), else on one dedicated worker thread. Patterns of texts
+  up to 1 KB: on the event loop (on a thread they would hold the GIL the loop waits for),
+  longer ones on that thread, where a burst queues instead of filling the loop's executor.
+  The loop and the thread each have their own analyzer and lock (:mod:`.patterns`).
 
 Mode: with a spaCy pipeline for the language installed (any ``en_core_web_*``, chosen in
 config or found, loaded here or by the pool's workers), ``PERSON`` and ``LOCATION`` come
@@ -343,12 +342,13 @@ class PiiEngine:
         return out
 
     async def analyze_texts(self, texts: Sequence[str]) -> list[list[Finding]]:
-        """Findings for each text, in order. Only uncached texts leave the event loop.
+        """Findings for each text, in order.
 
-        Cached texts, and small texts the prefilter clears, are answered on the loop. Texts
-        (or chunks of long texts) that need NER go to the pool's workers, one job each so
-        they spread over the workers, while the worker thread runs the pattern recognizers
-        on them and on the texts that need patterns only, together, in one hop.
+        Cached texts, small texts the prefilter clears, and the patterns of texts up to 1 KB
+        are answered on the loop. Texts (or chunks of long texts) that need NER go to the
+        pool's workers, one job each so they spread over the workers, while the pattern
+        recognizers run on them (on the loop, or on the worker thread for longer texts, in
+        one hop). A text another request is scanning waits for that scan.
         """
         # Each text's pieces: (offset, key). A piece is a chunk of a long text, or the text.
         layout: list[list[tuple[int, bytes]]] = []
@@ -538,7 +538,7 @@ class PiiEngine:
         remote: dict[bytes, str],
         found: dict[bytes, tuple[Finding, ...]],
     ) -> None:
-        """Analyse ``local`` on the worker thread while ``remote`` pieces are in the pool."""
+        """Analyse ``local`` (on the loop or the thread) while ``remote`` is in the pool."""
         jobs = [(key, text, route) for key, (text, route) in local.items()]
         loop = asyncio.get_running_loop()
         scans: list[asyncio.Future[Spans]] = []
