@@ -60,7 +60,13 @@ from typing import TYPE_CHECKING
 
 from openclaw.errors import ConfigError, OpenClawError
 from openclaw.policies.pii.chunks import split_text
-from openclaw.policies.pii.findings import Finding, redact, shifted, sorted_findings
+from openclaw.policies.pii.findings import (
+    Finding,
+    analysis_failed,
+    redact,
+    shifted,
+    sorted_findings,
+)
 from openclaw.policies.pii.flights import SingleFlight
 from openclaw.policies.pii.gate import NerGate
 from openclaw.policies.pii.names import given_names, listed_companies
@@ -488,12 +494,7 @@ class PiiEngine:
         try:
             found = self._pipeline.spans([text[a:b] for a, b in parts])
         except Exception as exc:
-            # spaCy's messages can quote the text; ours must not carry PII.
-            log.error("PII analysis failed in spaCy: %s", type(exc).__name__)
-            raise OpenClawError(
-                f"PII analysis failed ({type(exc).__name__} in spaCy)",
-                code="pii_analysis_failed",
-            ) from None
+            raise analysis_failed(exc, "spaCy") from None
         return shifted_spans(parts, found)
 
     def _patterns_in(self, text: str) -> tuple[Finding, ...]:

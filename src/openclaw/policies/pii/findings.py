@@ -8,8 +8,13 @@ entity type of its strongest finding. Rewriting never leaves a fragment of a val
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from openclaw.errors import OpenClawError
+
+log = logging.getLogger("openclaw.policies.pii")
 
 
 @dataclass(frozen=True)
@@ -91,3 +96,13 @@ def redact(text: str, findings: Iterable[Finding]) -> str:
         pos = span.end
     out.append(text[pos:])
     return "".join(out)
+
+
+def analysis_failed(exc: Exception, library: str) -> OpenClawError:
+    """The engine error for ``library`` (presidio, spaCy) raising, logged. Names the
+    exception's type only: a library's message can quote the text, and ours must not carry
+    PII."""
+    log.error("PII analysis failed in %s: %s", library, type(exc).__name__)
+    return OpenClawError(
+        f"PII analysis failed ({type(exc).__name__} in {library})", code="pii_analysis_failed"
+    )

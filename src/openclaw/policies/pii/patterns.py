@@ -8,7 +8,6 @@ the compiled patterns.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Sequence
 
@@ -20,13 +19,10 @@ from presidio_analyzer import (
 )
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 
-from openclaw.errors import OpenClawError
 from openclaw.policies.pii.chunks import split_text
-from openclaw.policies.pii.findings import Finding, sorted_findings
+from openclaw.policies.pii.findings import Finding, analysis_failed, sorted_findings
 from openclaw.policies.pii.nlp import TokenizerNlpEngine
 from openclaw.policies.pii.recognizers import pattern_recognizers
-
-log = logging.getLogger("openclaw.policies.pii")
 
 # Presidio is handed a long text in pieces of at most this many characters.
 PIECE_CHARS = 100_000
@@ -87,9 +83,4 @@ class PatternAnalyzer:
                 score_threshold=self.threshold,
             )
         except Exception as exc:
-            # Presidio's messages can quote the text; ours must not carry PII.
-            log.error("PII analysis failed in presidio: %s", type(exc).__name__)
-            raise OpenClawError(
-                f"PII analysis failed ({type(exc).__name__} in presidio)",
-                code="pii_analysis_failed",
-            ) from None
+            raise analysis_failed(exc, "presidio") from None
